@@ -7,6 +7,12 @@ var countries = map[string]countryInfo{
 	"MY": {Regions: []string{"ASEAN"}, Zone: "Asia/Kuala_Lumpur"},
 	"PH": {Regions: []string{"ASEAN"}, Zone: "Asia/Manila"},
 	"US": {Regions: []string{"OAS"}},
+	"KE": {Regions: []string{"AU"}, Zone: "Africa/Nairobi"},
+	"CO": {Regions: []string{"OAS"}, Zone: "America/Bogota"},
+	"FR": {Regions: []string{"CoE", "EU"}, Zone: "Europe/Paris"},
+	"BR": {Regions: []string{"OAS"}},
+	"ES": {Regions: []string{"CoE", "EU"}, Zone: "Europe/Madrid"},
+	"MX": {Regions: []string{"OAS"}},
 }
 
 type countryInfo struct {
