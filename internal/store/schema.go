@@ -1,0 +1,43 @@
+package store
+
+// The bbolt schema. Every bucket, its keys and its values are listed here;
+// no other file creates a bucket. Integers in keys are 8-byte big-endian so
+// that byte order is numeric order; "|" below means concatenation, not a
+// separator byte.
+//
+//	meta                 "schema" -> uint64 schema version (see migrations)
+//	campaigns            id -> JSON outreach.Campaign
+//	contacts             id -> binary contact (codec.go)
+//	contacts_by_email    outreach.EmailKey(email) -> id
+//	suppressions         EmailKey(address) or "hash:"+keyed hash -> JSON outreach.Suppression
+//	segments             name -> JSON outreach.Segment
+//	principals           name -> JSON principal (role, countries, password hash, disabled)
+//	tokens               token id -> JSON outreach.Token with its SHA-256 hash
+//	templates            name|0x00|version -> JSON templateVersion (files, author, time)
+//	waves                id -> JSON outreach.Wave
+//	sends                id -> JSON outreach.Send
+//	deliveries           id -> JSON outreach.Delivery
+//	deliveries_by_send   send id|contact id -> delivery id (one delivery per send and contact)
+//	deliveries_by_token  token -> delivery id
+//	deliveries_by_msgid  Message-ID (without <>) -> delivery id
+//	deliveries_by_contact contact id|delivery id -> nil
+//	queue                due time (unix ns)|delivery id -> nil: queued and retrying deliveries
+//	inflight             delivery id -> nil: deliveries claimed (state sending)
+//	log                  time (unix ns)|seq -> JSON outreach.Attempt (the delivery log)
+//	log_by_wave          wave id|time|seq -> nil
+//	log_by_status        outcome|0x00|time|seq -> nil
+//	log_by_email         EmailKey|0x00|time|seq -> nil
+//	replies              id -> JSON outreach.Reply
+//	replies_by_msgid     Message-ID -> reply id
+//	mailboxes            mailbox name -> JSON {uid_validity, last_uid}
+//	endorsements         id -> JSON outreach.Endorsement
+//	letters              id -> JSON outreach.Letter
+//	letter_sends         letter id|country -> JSON []outreach.LetterSend
+//	audit                time (unix ns)|seq -> JSON audit entry (append-only)
+var buckets = []string{
+	"meta", "campaigns", "contacts", "contacts_by_email", "suppressions", "segments",
+	"principals", "tokens", "templates", "waves", "sends", "deliveries", "deliveries_by_send",
+	"deliveries_by_token", "deliveries_by_msgid", "deliveries_by_contact", "queue", "inflight",
+	"log", "log_by_wave", "log_by_status", "log_by_email", "replies", "replies_by_msgid",
+	"mailboxes", "endorsements", "letters", "letter_sends", "audit",
+}
