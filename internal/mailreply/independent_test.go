@@ -105,9 +105,9 @@ func TestIndependentCorpus(t *testing.T) {
 
 	var (
 		correct, review, langOK, langChecked int
-		falseEndorse, mismatches, langMiss  []string
-		perClass                            = map[string][2]int{} // class -> {correct, total}
-		confusion                           = map[string]int{}    // "want->got" -> count
+		falseEndorse, mismatches, langMiss   []string
+		perClass                             = map[string][2]int{} // class -> {correct, total}
+		confusion                            = map[string]int{}    // "want->got" -> count
 	)
 	for _, e := range want {
 		got, err := classifyFile(filepath.Join(independentDir, e.file))
