@@ -180,8 +180,8 @@ func headerError(line int, format string, args ...any) error {
 // separator from the first line: a comma unless the line has none but has
 // semicolons or tabs.
 func sniff(br *bufio.Reader) (rune, error) {
-	head, err := br.Peek(br.Size())
-	if err != nil && !errors.Is(err, io.EOF) {
+	head, err := peekLine(br)
+	if err != nil {
 		return 0, fmt.Errorf("read header: %w", err)
 	}
 	switch {
@@ -203,6 +203,24 @@ func sniff(br *bufio.Reader) (rune, error) {
 		return '\t', nil
 	}
 	return ',', nil
+}
+
+// peekLine returns the buffered input up to and including the first line
+// break, or as much as the buffer holds, reading no further than needed.
+func peekLine(br *bufio.Reader) ([]byte, error) {
+	for n := 1; ; n = br.Buffered() + 1 {
+		head, err := br.Peek(n)
+		if errors.Is(err, io.EOF) {
+			return head, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		head, _ = br.Peek(br.Buffered())
+		if bytes.IndexByte(head, '\n') >= 0 || len(head) == br.Size() {
+			return head, nil
+		}
+	}
 }
 
 // Columns returns the header's column names, lower-cased, trimmed and with
