@@ -1,0 +1,4 @@
+package devmail
+
+// SubjectOf exposes subjectOf to the fuzz test.
+var SubjectOf = subjectOf
