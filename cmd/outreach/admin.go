@@ -372,4 +372,3 @@ func newAuditCmd(c *cli) *cobra.Command {
 	cmd.Flags().BoolVar(&c.jsonOut, "json", false, "print JSON")
 	return cmd
 }
-

@@ -345,7 +345,9 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (p *progressReader) done() { fmt.Fprintln(p.w, "\r\033[K"+p.label+" done; the daemon has checked every row") }
+func (p *progressReader) done() {
+	fmt.Fprintln(p.w, "\r\033[K"+p.label+" done; the daemon has checked every row")
+}
 
 func humanBytes(n int64) string {
 	switch {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"strings"
 	"slices"
+	"strings"
 
 	"github.com/outreach-coalition/outreach/internal/outreach"
 	bolt "go.etcd.io/bbolt"
@@ -175,9 +175,9 @@ func putContact(tx *bolt.Tx, c *outreach.Contact) error {
 // ContactPatch changes some fields of a contact; nil fields stay.
 type ContactPatch struct {
 	Name, Organization, Kind, Country, Language, TimeZone *string
-	Regions, Tags                                        *[]string
-	Attrs                                                map[string]*string // nil value deletes
-	Status                                               *string            // may not reactivate
+	Regions, Tags                                         *[]string
+	Attrs                                                 map[string]*string // nil value deletes
+	Status                                                *string            // may not reactivate
 }
 
 // UpdateContact applies p to the contact with address email.

@@ -103,7 +103,7 @@ func cursor(r *http.Request) (uint64, int, error) {
 
 // Page is a page of a list with the cursor of the next one ("" at the end).
 type Page[T any] struct {
-	Items []T  `json:"items"`
+	Items []T    `json:"items"`
 	Next  string `json:"next,omitempty"`
 }
 
