@@ -1,0 +1,13 @@
+// Package templates embeds the templates shipped with outreach. They are
+// defaults: a campaign may replace them with its own, on disk or stored.
+package templates
+
+import "embed"
+
+// Mail holds the mail templates under mail/; see mail/README.md for the
+// layout. Use it as render.Load(fs.Sub(templates.Mail, "mail")). The all:
+// prefix is needed: go:embed otherwise skips files beginning with _ (the
+// layouts and partials).
+//
+//go:embed all:mail
+var Mail embed.FS
