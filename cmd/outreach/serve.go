@@ -149,7 +149,9 @@ func (c *cli) serve(ctx context.Context, f serveFlags) error {
 		return fmt.Errorf("http.addr: %w", err)
 	}
 	addr := ln.Addr().String()
-	os.WriteFile(filepath.Join(cfg.DataDir, "serve.addr"), []byte(addr+"\n"), 0o600)
+	if err := writeFileAtomic(filepath.Join(cfg.DataDir, "serve.addr"), []byte(addr+"\n")); err != nil {
+		return err
+	}
 	defer os.Remove(filepath.Join(cfg.DataDir, "serve.addr"))
 	srv := &http.Server{Handler: d.web.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -215,4 +217,13 @@ func loadSecret(cfg config.Config) ([]byte, error) {
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
 	return []byte(s), nil
+}
+
+// writeFileAtomic writes data to path so that readers see all or nothing.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
