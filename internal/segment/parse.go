@@ -215,6 +215,7 @@ func (p *parser) parseOr(after string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
+	operands := []*node{left}
 	for p.tok.is("or") {
 		if err := p.advance(); err != nil {
 			return nil, err
@@ -223,9 +224,9 @@ func (p *parser) parseOr(after string) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		left = join(nodeOr, left, right)
+		operands = append(operands, right)
 	}
-	return left, nil
+	return join(nodeOr, operands...), nil
 }
 
 func (p *parser) parseAnd(after string) (*node, error) {
@@ -233,6 +234,7 @@ func (p *parser) parseAnd(after string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
+	operands := []*node{left}
 	for p.tok.is("and") {
 		if err := p.advance(); err != nil {
 			return nil, err
@@ -241,9 +243,9 @@ func (p *parser) parseAnd(after string) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		left = join(nodeAnd, left, right)
+		operands = append(operands, right)
 	}
-	return left, nil
+	return join(nodeAnd, operands...), nil
 }
 
 // parseUnary parses a not, a parenthesised expression or a comparison.

@@ -166,11 +166,14 @@ func And(a, b *Filter) *Filter {
 	return &Filter{root: join(nodeAnd, a.root, b.root)}
 }
 
-// join returns the kind node (and, or) of x and y, flattening operands of
-// the same kind.
-func join(kind nodeKind, x, y *node) *node {
+// join returns the kind node (and, or) of operands, flattening operands of
+// the same kind; a single operand is returned as it is.
+func join(kind nodeKind, operands ...*node) *node {
+	if len(operands) == 1 {
+		return operands[0]
+	}
 	n := &node{kind: kind}
-	for _, k := range [2]*node{x, y} {
+	for _, k := range operands {
 		if k.kind == kind {
 			n.kids = append(n.kids, k.kids...)
 		} else {
