@@ -229,8 +229,8 @@ func (r *Reader) Columns() []string { return append([]string(nil), r.names...) }
 
 // Next returns the next contact, normalised (Contact.Normalize) and
 // validated (Contact.Validate), and the line its record starts on. Records
-// whose cells are all blank are skipped. A bad record returns a *RowError
-// and reading may continue; the end of input returns io.EOF; any other
+// whose cells are all blank are skipped. A bad record returns a zero
+// Contact and a *RowError, and reading may continue; the end of input returns io.EOF; any other
 // error is fatal and is returned again by later calls.
 func (r *Reader) Next() (c outreach.Contact, line int, err error) {
 	if r.err != nil {
