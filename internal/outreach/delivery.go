@@ -12,18 +12,66 @@ const (
 // Send is one run of a wave, one letter send, or one automatic message.
 // Its deliveries are fixed when it is created (a snapshot of recipients).
 type Send struct {
-	ID              uint64    `json:"id"`
-	Kind            string    `json:"kind"`
-	CampaignID      uint64    `json:"campaign_id"`
-	WaveID          uint64    `json:"wave_id,omitempty"`
-	LetterID        uint64    `json:"letter_id,omitempty"`
-	Template        string    `json:"template"`
-	TemplateVersion uint64    `json:"template_version"`
-	ListHeaders     bool      `json:"list_headers"` // List-Unsubscribe and -Post
-	State           string    `json:"state"`        // running, paused, done, cancelled
-	Pause           *Pause    `json:"pause,omitempty"`
-	Created         time.Time `json:"created"`
-	Finished        time.Time `json:"finished,omitzero"`
+	ID              uint64     `json:"id"`
+	Kind            string     `json:"kind"`
+	CampaignID      uint64     `json:"campaign_id"`
+	WaveID          uint64     `json:"wave_id,omitempty"`
+	LetterID        uint64     `json:"letter_id,omitempty"`
+	Template        string     `json:"template"`
+	TemplateVersion uint64     `json:"template_version"`
+	ListHeaders     bool       `json:"list_headers"` // List-Unsubscribe and -Post
+	State           string     `json:"state"`        // running, paused, done, cancelled
+	Pause           *Pause     `json:"pause,omitempty"`
+	Counts          SendCounts `json:"counts"`
+	CreatedBy       string     `json:"created_by,omitempty"`
+	Created         time.Time  `json:"created"`
+	Finished        time.Time  `json:"finished,omitzero"`
+}
+
+// SendCounts counts a send's deliveries by state.
+type SendCounts struct {
+	Total      int `json:"total"`
+	Queued     int `json:"queued"`
+	Sending    int `json:"sending"`
+	Retrying   int `json:"retrying"`
+	Sent       int `json:"sent"`
+	Failed     int `json:"failed"`
+	Suppressed int `json:"suppressed"`
+	Cancelled  int `json:"cancelled"`
+	Uncertain  int `json:"uncertain"` // sent again after a crash: possibly twice
+}
+
+// Pending is how many deliveries may still be attempted.
+func (c *SendCounts) Pending() int { return c.Queued + c.Sending + c.Retrying }
+
+// Move accounts for one delivery changing state.
+func (c *SendCounts) Move(from, to string) {
+	if p := c.field(from); p != nil {
+		*p--
+	}
+	if p := c.field(to); p != nil {
+		*p++
+	}
+}
+
+func (c *SendCounts) field(state string) *int {
+	switch state {
+	case DeliveryQueued:
+		return &c.Queued
+	case DeliverySending:
+		return &c.Sending
+	case DeliveryRetrying:
+		return &c.Retrying
+	case DeliverySent:
+		return &c.Sent
+	case DeliveryFailed:
+		return &c.Failed
+	case DeliverySuppressed:
+		return &c.Suppressed
+	case DeliveryCancelled:
+		return &c.Cancelled
+	}
+	return nil
 }
 
 // Send states.

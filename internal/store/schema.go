@@ -18,13 +18,14 @@ package store
 //	sends                id -> JSON outreach.Send
 //	deliveries           id -> JSON outreach.Delivery
 //	deliveries_by_send   send id|contact id -> delivery id (one delivery per send and contact)
-//	deliveries_by_token  token -> delivery id
-//	deliveries_by_msgid  Message-ID (without <>) -> delivery id
 //	deliveries_by_contact contact id|delivery id -> nil
-//	queue                due time (unix ns)|delivery id -> nil: queued and retrying deliveries
+//	queue                send id|due time (unix ns)|delivery id -> nil: queued and retrying
+//	                     deliveries; reply tokens and Message-IDs carry the delivery id, so
+//	                     they need no index (see internal/outbox/token.go)
 //	inflight             delivery id -> nil: deliveries claimed (state sending)
 //	log                  time (unix ns)|seq -> JSON outreach.Attempt (the delivery log)
 //	log_by_wave          wave id|time|seq -> nil
+//	log_by_wave_status   wave id|outcome|0x00|time|seq -> nil
 //	log_by_status        outcome|0x00|time|seq -> nil
 //	log_by_email         EmailKey|0x00|time|seq -> nil
 //	replies              id -> JSON outreach.Reply
@@ -37,7 +38,7 @@ package store
 var buckets = []string{
 	"meta", "campaigns", "contacts", "contacts_by_email", "suppressions", "segments",
 	"principals", "tokens", "templates", "waves", "sends", "deliveries", "deliveries_by_send",
-	"deliveries_by_token", "deliveries_by_msgid", "deliveries_by_contact", "queue", "inflight",
-	"log", "log_by_wave", "log_by_status", "log_by_email", "replies", "replies_by_msgid",
+	"deliveries_by_contact", "queue", "inflight",
+	"log", "log_by_wave", "log_by_wave_status", "log_by_status", "log_by_email", "replies", "replies_by_msgid",
 	"mailboxes", "endorsements", "letters", "letter_sends", "audit",
 }
