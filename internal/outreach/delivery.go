@@ -14,6 +14,7 @@ const (
 type Send struct {
 	ID              uint64     `json:"id"`
 	Kind            string     `json:"kind"`
+	Name            string     `json:"name"` // the wave's or the letter's name
 	CampaignID      uint64     `json:"campaign_id"`
 	WaveID          uint64     `json:"wave_id,omitempty"`
 	LetterID        uint64     `json:"letter_id,omitempty"`

@@ -158,8 +158,8 @@ func (s *Service) CreateToken(ctx context.Context, p *outreach.Principal, princi
 	return s.Store.CreateToken(ctx, principal, role, name(p))
 }
 
-// Tokens lists tokens (admin only).
-func (s *Service) Tokens(ctx context.Context, p *outreach.Principal) ([]outreach.Token, error) {
+// ListTokens lists tokens (admin only).
+func (s *Service) ListTokens(ctx context.Context, p *outreach.Principal) ([]outreach.Token, error) {
 	if err := can(p, outreach.RoleAdmin); err != nil {
 		return nil, err
 	}

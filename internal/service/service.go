@@ -22,6 +22,10 @@ type Service struct {
 	Now   func() time.Time
 	// DefaultCampaign is the campaign used when a request names none.
 	DefaultCampaign uint64
+	// Outbox is the sending engine (nil in offline uses).
+	Outbox Outbox
+	// Tokens checks reply and unsubscribe tokens.
+	Tokens TokenParser
 }
 
 // New returns a Service over st.

@@ -329,7 +329,7 @@ func (s *Server) deleteSegment(w http.ResponseWriter, r *http.Request, p *outrea
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *outreach.Principal) error {
-	list, err := s.Svc.Tokens(r.Context(), p)
+	list, err := s.Svc.ListTokens(r.Context(), p)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,500 @@
+// Package outbox sends a send's deliveries through SMTP as fast as the
+// server allows, without losing or doubling a message.
+//
+// The pipeline: a dispatcher claims due deliveries in batches (one bbolt
+// transaction durably marks them sending), workers render and compose each
+// message from the template version the send pinned and hand it to the
+// SMTP pool, and a recorder commits the server's answers in groups (one
+// transaction per commit window, default 2 ms). A crash can therefore
+// leave at most the claimed-but-unrecorded deliveries in state sending;
+// at the next start they are sent again and marked uncertain (or held,
+// with outbox.after_crash = hold). The messages that may reach a recipient
+// twice are those the server accepted in the last commit window plus
+// those in the workers' hands: at most Connections + what the server
+// accepts in one window.
+//
+// Retries: a temporary failure (4xx, network error, timeout) is retried
+// after RetryBase·2^(attempt-1), times a random factor in [0.5, 1.5),
+// capped at 6 h, until MaxAttempts or MaxAge; then it fails. A permanent
+// failure (5xx) fails at once; 5.1.x (no such user) also suppresses the
+// address. When PauseAfter consecutive attempts find the server
+// unreachable, every running send is paused by the system; a probe then
+// checks the server every ProbeInterval and resumes those sends, and only
+// those, when it answers. A pause set by a person is never lifted here.
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/outreach-coalition/outreach/internal/outreach"
+	"github.com/outreach-coalition/outreach/internal/render"
+	"github.com/outreach-coalition/outreach/internal/smtpout"
+	"github.com/outreach-coalition/outreach/internal/store"
+	gomail "github.com/wneessen/go-mail"
+)
+
+// Sender hands one message to an SMTP server.
+type Sender interface {
+	Send(ctx context.Context, m *gomail.Msg, rcpt string) smtpout.Result
+	Ping(ctx context.Context) error
+}
+
+// Config tunes the engine; zero values get the defaults in New.
+type Config struct {
+	Connections   int           // workers, one per SMTP connection (default 4)
+	Batch         int           // deliveries claimed per transaction (default 8 per connection, at most 256)
+	CommitWindow  time.Duration // results grouped into one commit (default 2ms)
+	MaxAttempts   int           // default 8
+	MaxAge        time.Duration // default 72h
+	RetryBase     time.Duration // default 1m
+	PauseAfter    int           // consecutive unreachable attempts before a system pause (default 10)
+	ProbeInterval time.Duration // how often a paused engine checks the server (default 10s)
+	Resend        bool          // after a crash, send deliveries found in sending again (at-least-once)
+	PublicURL     string        // base of unsubscribe links
+}
+
+// Engine runs the outbox.
+type Engine struct {
+	cfg    Config
+	st     *store.Store
+	sender Sender
+	tokens *Tokens
+	log    *slog.Logger
+	now    func() time.Time
+
+	kick       chan struct{}
+	mu         sync.Mutex
+	sets       map[string]*render.Set // template@version
+	campaigns  map[uint64]*outreach.Campaign
+	failStreak int
+	paused     bool // the engine paused sends because the server is unreachable
+
+	// OnFinished is called after a send finishes (all deliveries final).
+	OnFinished func(ctx context.Context, sendID uint64)
+	// OnSent is called after each recorded batch with the sent count, for metrics.
+	OnResult func(outcome string, d time.Duration)
+}
+
+// New returns an engine.
+func New(cfg Config, st *store.Store, sender Sender, tokens *Tokens, log *slog.Logger, now func() time.Time) *Engine {
+	if cfg.Connections <= 0 {
+		cfg.Connections = 4
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = min(8*cfg.Connections, 256)
+	}
+	if cfg.CommitWindow <= 0 {
+		cfg.CommitWindow = 2 * time.Millisecond
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 72 * time.Hour
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = time.Minute
+	}
+	if cfg.PauseAfter <= 0 {
+		cfg.PauseAfter = 10
+	}
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = 10 * time.Second
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Engine{cfg: cfg, st: st, sender: sender, tokens: tokens, log: log, now: now,
+		kick: make(chan struct{}, 1), sets: map[string]*render.Set{}, campaigns: map[uint64]*outreach.Campaign{}}
+}
+
+// Kick tells the engine there may be new work (a new or resumed send).
+func (e *Engine) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Mint returns the token and Message-ID for a new delivery of campaign c.
+func (e *Engine) Mint(c *outreach.Campaign) store.Mint {
+	reply := replyAddr(c)
+	return func(id uint64) (string, string) {
+		tok := e.tokens.Token(id)
+		return tok, MessageID(tok, reply)
+	}
+}
+
+func replyAddr(c *outreach.Campaign) string {
+	if a, err := outreach.ParseEmail(c.ReplyTo); err == nil {
+		return a
+	}
+	return c.ReplyTo
+}
+
+type job struct {
+	claimed store.Claimed
+	send    *outreach.Send
+}
+
+// Run sends until ctx is done. On return every claimed delivery has been
+// recorded: in-flight messages finish first.
+func (e *Engine) Run(ctx context.Context) error {
+	n, err := e.st.RecoverInflight(ctx, e.cfg.Resend)
+	if err != nil {
+		return fmt.Errorf("recover in-flight deliveries: %w", err)
+	}
+	if n > 0 {
+		e.log.Warn("deliveries were in flight when the daemon stopped: marked uncertain", "count", n, "resend", e.cfg.Resend)
+	}
+	jobs := make(chan job)
+	results := make(chan store.Result, e.cfg.Batch*2)
+	// slots bounds the deliveries claimed but not yet recorded.
+	slots := make(chan struct{}, e.cfg.Batch*2)
+	var workers sync.WaitGroup
+	for i := 0; i < e.cfg.Connections; i++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range jobs {
+				results <- e.deliver(ctx, j)
+			}
+		}()
+	}
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		e.record(results, slots)
+	}()
+	probeCtx, stopProbe := context.WithCancel(context.Background())
+	defer stopProbe()
+	go e.probe(probeCtx)
+
+	e.dispatch(ctx, jobs, slots)
+	close(jobs)
+	workers.Wait()
+	close(results)
+	<-recorded
+	return nil
+}
+
+// dispatch claims due deliveries and hands them to workers.
+func (e *Engine) dispatch(ctx context.Context, jobs chan<- job, slots chan struct{}) {
+	for ctx.Err() == nil {
+		sends, err := e.st.Sends(ctx, outreach.SendRunning)
+		if err != nil {
+			e.log.Error("list running sends", "err", err)
+		}
+		claimed := 0
+		next := time.Time{}
+		for i := range sends {
+			send := &sends[i]
+			free := cap(slots) - len(slots)
+			if free == 0 {
+				break
+			}
+			list, err := e.st.Claim(ctx, send.ID, e.now(), min(free, e.cfg.Batch))
+			if err != nil {
+				e.log.Error("claim deliveries", "send", send.ID, "err", err)
+				continue
+			}
+			for _, c := range list {
+				slots <- struct{}{}
+				select {
+				case jobs <- job{claimed: c, send: send}:
+				case <-ctx.Done():
+					// Shutting down: record it as not attempted.
+					<-slots
+					e.requeue(c)
+				}
+			}
+			claimed += len(list)
+			if due, err := e.st.NextDue(ctx, send.ID); err == nil && !due.IsZero() && (next.IsZero() || due.Before(next)) {
+				next = due
+			}
+		}
+		if claimed > 0 {
+			continue
+		}
+		wait := time.Second
+		if !next.IsZero() {
+			if d := next.Sub(e.now()); d < wait {
+				wait = max(d, time.Millisecond)
+			}
+		}
+		if len(slots) == cap(slots) {
+			wait = time.Millisecond
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-e.kick:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// requeue records a claimed delivery that was never attempted.
+func (e *Engine) requeue(c store.Claimed) {
+	e.st.Record(context.Background(), []store.Result{{DeliveryID: c.Delivery.ID, RetryAt: e.now(),
+		Attempt: outreach.Attempt{Time: e.now(), Outcome: outreach.DeliveryRetrying, Response: "not attempted: the daemon was stopping"}}})
+}
+
+// deliver renders, composes and sends one message and classifies the answer.
+func (e *Engine) deliver(ctx context.Context, j job) store.Result {
+	d := &j.claimed.Delivery
+	now := e.now()
+	res := store.Result{DeliveryID: d.ID, Attempt: outreach.Attempt{Time: now}}
+	m, err := e.compose(ctx, j)
+	if err != nil {
+		res.Attempt.Outcome = outreach.DeliveryFailed
+		res.Attempt.Response = "render: " + err.Error()
+		e.log.Error("render failed", "delivery", d.ID, "err", err)
+		return res
+	}
+	// Shutdown lets in-flight messages finish: the SMTP exchange gets its
+	// own deadline-bound context, not ctx.
+	r := e.sender.Send(context.WithoutCancel(ctx), m, d.Email)
+	res.Attempt.Time = e.now()
+	res.Attempt.Server, res.Attempt.Code, res.Attempt.Enhanced, res.Attempt.Response, res.Attempt.Duration = r.Server, r.Code, r.Enhanced, r.Response, r.Duration
+	switch {
+	case r.Outcome == smtpout.Sent:
+		res.Attempt.Outcome = outreach.DeliverySent
+	case r.Outcome == smtpout.Permanent && !r.RelayFault():
+		res.Attempt.Outcome = outreach.DeliveryFailed
+		if r.NoSuchUser() {
+			res.Suppress = outreach.StatusBounced
+		}
+	default:
+		age := now.Sub(d.Created)
+		if d.Attempts >= e.cfg.MaxAttempts || age > e.cfg.MaxAge {
+			res.Attempt.Outcome = outreach.DeliveryFailed
+			res.Attempt.Response = fmt.Sprintf("gave up after %d attempts over %s: %s", d.Attempts, age.Round(time.Second), r.Response)
+		} else {
+			res.Attempt.Outcome = outreach.DeliveryRetrying
+			res.RetryAt = now.Add(e.backoff(d.Attempts))
+		}
+	}
+	if res.Attempt.Response == "" && r.Err != nil {
+		res.Attempt.Response = r.Err.Error()
+	}
+	e.health(r)
+	if e.OnResult != nil {
+		e.OnResult(res.Attempt.Outcome, r.Duration)
+	}
+	return res
+}
+
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.cfg.RetryBase << min(max(attempt-1, 0), 20)
+	d = min(d, 6*time.Hour)
+	return time.Duration(float64(d) * (0.5 + rand.Float64()))
+}
+
+// unreachable reports whether a result says the server, not the message,
+// is the problem.
+func unreachable(r smtpout.Result) bool {
+	return r.Outcome != smtpout.Sent && (r.Code == 0 || r.Code == 421 || r.RelayFault())
+}
+
+func (e *Engine) health(r smtpout.Result) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !unreachable(r) {
+		e.failStreak = 0
+		return
+	}
+	e.failStreak++
+	if e.failStreak < e.cfg.PauseAfter || e.paused {
+		return
+	}
+	e.paused = true
+	reason := fmt.Sprintf("SMTP server unreachable (%d attempts in a row): %s", e.failStreak, r.Response)
+	go e.pauseAll(reason)
+}
+
+func (e *Engine) pauseAll(reason string) {
+	ctx := context.Background()
+	sends, _ := e.st.Sends(ctx, outreach.SendRunning)
+	for _, s := range sends {
+		if _, err := e.st.SetSendState(ctx, s.ID, outreach.SendPaused, &outreach.Pause{By: outreach.PausedBySystem, Reason: reason, Time: e.now().UTC()}); err == nil {
+			e.log.Warn("send paused", "send", s.ID, "reason", reason)
+		}
+	}
+}
+
+// probe resumes the sends the engine paused once the server answers.
+func (e *Engine) probe(ctx context.Context) {
+	t := time.NewTicker(e.cfg.ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		e.mu.Lock()
+		paused := e.paused
+		e.mu.Unlock()
+		if !paused {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := e.sender.Ping(pctx)
+		cancel()
+		if err != nil {
+			e.log.Info("SMTP server still unreachable", "err", err)
+			continue
+		}
+		e.mu.Lock()
+		e.paused, e.failStreak = false, 0
+		e.mu.Unlock()
+		sends, _ := e.st.Sends(ctx, outreach.SendPaused)
+		for _, s := range sends {
+			if s.Pause.ByPerson() {
+				continue
+			}
+			if _, err := e.st.SetSendState(ctx, s.ID, outreach.SendRunning, &outreach.Pause{By: outreach.PausedBySystem}); err == nil {
+				e.log.Info("SMTP server answers again: send resumed", "send", s.ID)
+			}
+		}
+		e.Kick()
+	}
+}
+
+// record commits results in groups.
+func (e *Engine) record(results <-chan store.Result, slots chan struct{}) {
+	var batch []store.Result
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		finished, err := e.st.Record(context.Background(), batch)
+		for err != nil {
+			// A failed commit must not lose the answers: keep trying.
+			e.log.Error("record results (retrying)", "count", len(batch), "err", err)
+			time.Sleep(100 * time.Millisecond)
+			finished, err = e.st.Record(context.Background(), batch)
+		}
+		for range batch {
+			<-slots
+		}
+		batch = batch[:0]
+		for _, id := range finished {
+			e.log.Info("send finished", "send", id)
+			if e.OnFinished != nil {
+				e.OnFinished(context.Background(), id)
+			}
+		}
+		e.Kick()
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				flush()
+				return
+			}
+			if len(batch) == 0 {
+				timer.Reset(e.cfg.CommitWindow)
+			}
+			batch = append(batch, r)
+			if len(batch) >= 256 {
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+// compose builds the message of one delivery.
+func (e *Engine) compose(ctx context.Context, j job) (*gomail.Msg, error) {
+	d, c := &j.claimed.Delivery, &j.claimed.Contact
+	set, err := e.templateSet(ctx, j.send.Template, j.send.TemplateVersion)
+	if err != nil {
+		return nil, err
+	}
+	camp, err := e.campaign(ctx, j.send.CampaignID)
+	if err != nil {
+		return nil, err
+	}
+	reply := ReplyAddress(replyAddr(camp), d.Token)
+	unsub := ""
+	if j.send.ListHeaders {
+		unsub = e.UnsubscribeURL(d.Token)
+	}
+	data := &render.Data{Contact: *c, Campaign: *camp, Wave: render.WaveInfo{Name: j.send.Name},
+		Delivery: render.DeliveryInfo{ReplyTo: reply, UnsubscribeURL: unsub, MessageID: d.MessageID}, Now: e.now()}
+	for _, name := range d.Roster {
+		data.Endorsers = append(data.Endorsers, render.Endorser{Name: name, Country: c.Country})
+	}
+	r, err := set.Render(j.send.Template, data)
+	if err != nil {
+		return nil, err
+	}
+	env := &render.Envelope{From: camp.From, To: c.Email, ToName: c.Name, ReplyTo: reply, MessageID: d.MessageID, Date: e.now()}
+	if j.send.ListHeaders {
+		env.ListUnsubscribeURL = unsub
+		env.ListUnsubscribeMailto = "mailto:" + reply + "?subject=unsubscribe"
+	}
+	return render.Compose(r, env)
+}
+
+// UnsubscribeURL is the one-click unsubscribe link of a delivery.
+func (e *Engine) UnsubscribeURL(token string) string { return e.cfg.PublicURL + "/u/" + token }
+
+func (e *Engine) templateSet(ctx context.Context, name string, version uint64) (*render.Set, error) {
+	k := fmt.Sprintf("%s@%d", name, version)
+	e.mu.Lock()
+	set := e.sets[k]
+	e.mu.Unlock()
+	if set != nil {
+		return set, nil
+	}
+	tv, err := e.st.Template(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	set, err = render.LoadFiles(tv.Files)
+	if err != nil {
+		return nil, fmt.Errorf("template %s version %d: %w", name, version, err)
+	}
+	e.mu.Lock()
+	e.sets[k] = set
+	e.mu.Unlock()
+	return set, nil
+}
+
+func (e *Engine) campaign(ctx context.Context, id uint64) (*outreach.Campaign, error) {
+	e.mu.Lock()
+	c := e.campaigns[id]
+	e.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := e.st.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.campaigns[id] = c
+	e.mu.Unlock()
+	return c, nil
+}
+
+// ForgetCampaign drops a cached campaign after it changed.
+func (e *Engine) ForgetCampaign(id uint64) {
+	e.mu.Lock()
+	delete(e.campaigns, id)
+	e.mu.Unlock()
+}
+
