@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -85,7 +86,11 @@ func Compose(r *Rendered, e *Envelope) (*gomail.Msg, error) {
 	m.EnvelopeFromMailAddress(&mail.Address{Address: replyTo.Address})
 	m.SetMessageIDWithValue(e.MessageID)
 	m.SetDateWithValue(e.Date)
-	m.Subject(r.Subject)
+	if needsQ(r.Subject) {
+		m.SetGenHeaderPreformatted(gomail.HeaderSubject, qEncode(r.Subject))
+	} else {
+		m.Subject(r.Subject)
+	}
 	if err := listHeaders(m, e.ListUnsubscribeURL, e.ListUnsubscribeMailto); err != nil {
 		return nil, err
 	}
@@ -123,6 +128,11 @@ func address(field, s, name string) (*mail.Address, error) {
 			return nil, outreach.FieldError(field+"_name", "%q has a line break or control character", name)
 		}
 		a.Name = strings.ToValidUTF8(name, "\uFFFD")
+	}
+	if needsQ(a.Name) && isASCII(a.Name) {
+		// net/mail would quote it as is: drop the display name rather
+		// than write a line too long or an encoded-word from the data.
+		a.Name = ""
 	}
 	return a, nil
 }
@@ -188,4 +198,61 @@ func extraHeader(k, v string) error {
 		return outreach.FieldError("headers", "%s: %q has a line break or control character", k, v)
 	}
 	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// needsQ reports an ASCII subject that go-mail would write as is but that
+// must be encoded: one with "=?", which a client would decode as an
+// encoded-word that came from the data, or with a word too long to fold
+// within the line limits of RFC 5322 section 2.1.1.
+func needsQ(s string) bool {
+	if strings.Contains(s, "=?") {
+		return true
+	}
+	for w := range strings.FieldsSeq(s) {
+		if len(w) > 60 {
+			return true
+		}
+	}
+	return false
+}
+
+// qEncode encodes all of s as RFC 2047 Q encoded-words in UTF-8, each at
+// most 75 characters long (section 2), folded onto continuation lines.
+func qEncode(s string) string {
+	const prefix, suffix, maxWord = "=?UTF-8?q?", "?=", 75
+	var words []string
+	var w strings.Builder
+	w.WriteString(prefix)
+	var buf [utf8.UTFMax]byte
+	for _, r := range s {
+		var enc strings.Builder
+		n := utf8.EncodeRune(buf[:], r)
+		for _, c := range buf[:n] {
+			switch {
+			case c == ' ':
+				enc.WriteByte('_')
+			case c > ' ' && c < 0x7f && c != '=' && c != '?' && c != '_':
+				enc.WriteByte(c)
+			default:
+				fmt.Fprintf(&enc, "=%02X", c)
+			}
+		}
+		if w.Len()+enc.Len()+len(suffix) > maxWord {
+			words = append(words, w.String()+suffix)
+			w.Reset()
+			w.WriteString(prefix)
+		}
+		w.WriteString(enc.String())
+	}
+	words = append(words, w.String()+suffix)
+	return strings.Join(words, "\r\n ")
 }

@@ -108,9 +108,10 @@ type Rendered struct {
 // default and its base, then "en". Tags that are not BCP 47 are skipped.
 func Chain(contactLang, campaignDefault string) []string {
 	var out []string
+	contactLang, campaignDefault = outreach.CanonicalLanguage(contactLang), outreach.CanonicalLanguage(campaignDefault)
 	for _, c := range []string{
-		outreach.CanonicalLanguage(contactLang), outreach.BaseLanguage(contactLang),
-		outreach.CanonicalLanguage(campaignDefault), outreach.BaseLanguage(campaignDefault), "en",
+		contactLang, outreach.BaseLanguage(contactLang),
+		campaignDefault, outreach.BaseLanguage(campaignDefault), "en",
 	} {
 		if c != "" && outreach.ValidLanguage(c) && !slices.Contains(out, c) {
 			out = append(out, c)
