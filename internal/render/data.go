@@ -31,7 +31,9 @@ type DeliveryInfo struct {
 	MessageID      string
 }
 
-// Endorser is one organisation on a letter's roster.
+// Endorser is one organisation on a letter's roster. Name is what the
+// roster prints (the endorsement's print name); Organization is the
+// organisation as recorded, for templates that want both.
 type Endorser struct {
 	Name         string
 	Organization string
@@ -70,9 +72,9 @@ func SampleData() *Data {
 			MessageID:      "sampletoken.1@example.org",
 		},
 		Endorsers: []Endorser{
-			{Name: "Ana Example", Organization: "Example Human Rights Network", Country: "MY"},
-			{Name: "Budi Sample", Organization: "Sample Legal Aid Centre", Country: "MY"},
-			{Name: "Chen Demo", Organization: "Demo Workers' Association", Country: "MY"},
+			{Name: "Example Human Rights Network", Organization: "Example Human Rights Network", Country: "MY"},
+			{Name: "Sample Legal Aid Centre (SLAC)", Organization: "Sample Legal Aid Centre", Country: "MY"},
+			{Name: "Demo Workers' Association", Organization: "Demo Workers' Association", Country: "MY"},
 		},
 		Now: time.Date(2026, time.November, 26, 9, 0, 0, 0, time.UTC),
 	}

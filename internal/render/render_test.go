@@ -538,3 +538,19 @@ func TestFunctions(t *testing.T) {
 		t.Errorf("join of a string: want an error at load")
 	}
 }
+
+func TestLetterRoster(t *testing.T) {
+	s := shipped(t)
+	d := sampleFor("letter", "fr")
+	d.Endorsers = []render.Endorser{{Name: "Réseau A"}, {Organization: "Organisation B"}}
+	r, err := s.Render("letter", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Text, "  - Réseau A\n  - Organisation B\n") || !strings.Contains(r.HTML, "<li>Réseau A</li>\n<li>Organisation B</li>") {
+		t.Errorf("roster does not print each endorser's name, or its organisation when it has none:\n%s\n%s", r.Text, r.HTML)
+	}
+	if !strings.Contains(r.Text, "26 novembre 2026") || !strings.Contains(r.Subject, "Malaisie") {
+		t.Errorf("letter lacks the French date or country: %q\n%s", r.Subject, r.Text)
+	}
+}
