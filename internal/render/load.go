@@ -106,8 +106,13 @@ func LoadFiles(files map[string]string) (*Set, error) {
 			for _, a := range t.attrs {
 				d.Contact.Attrs[a] = "sample " + a
 			}
-			if _, ps := s.renderVariant(t, v, d, nil); ps != nil {
-				probs = append(probs, ps...)
+			r, ps := s.renderVariant(t, v, d, nil)
+			probs = append(probs, ps...)
+			if r != nil && strings.TrimSpace(r.Text) == "" {
+				probs = append(probs, Problem{File: v.textFiles[contentName], Reason: "renders to nothing"})
+			}
+			if r != nil && strings.TrimSpace(r.HTML) == "" {
+				probs = append(probs, Problem{File: v.htmlFiles[contentName], Reason: "renders to nothing"})
 			}
 		}
 	}
@@ -229,94 +234,86 @@ func (s *Set) build(lay *layout, name, lang string) (*variant, Problems) {
 	if len(exts) != 3 {
 		return nil, nil
 	}
-	v := &variant{lang: lang}
-	var probs Problems
+	v := &variant{lang: lang, subjectPath: exts[extSubject]}
 	fm := funcMap(&s.zones)
+	var probs Problems
 
-	subjectPath := exts[extSubject]
-	subject := strings.TrimRight(lay.files[subjectPath], "\r\n")
-	if i := strings.IndexAny(subject, "\r\n"); i >= 0 {
-		probs = append(probs, Problem{File: subjectPath, Line: 2, Reason: "a subject is one line"})
+	subject := strings.TrimRight(lay.files[v.subjectPath], "\r\n")
+	if strings.ContainsAny(subject, "\r\n") {
+		probs = append(probs, Problem{File: v.subjectPath, Line: 2, Reason: "a subject is one line"})
 	}
-	st, err := texttemplate.New(subjectPath).Option("missingkey=error").Funcs(fm).Parse(subject)
+	var err error
+	v.subject, err = texttemplate.New(v.subjectPath).Option("missingkey=error").Funcs(fm).Parse(subject)
 	if err != nil {
-		probs = append(probs, problemFrom(err, nil, subjectPath))
+		probs = append(probs, problemFrom(err, nil, v.subjectPath))
 	}
-	v.subject, v.subjectPath = st, subjectPath
 
-	var trees []*parse.Tree
-	// Both kinds follow the same steps with different template packages;
-	// add parses one file into the kind's set under its path, aliasing it
-	// as alias when given, and records the tree.
-	for _, ext := range []string{extText, extHTML} {
-		var (
-			addFile func(p, alias string) error
-			entry   = exts[ext]
-		)
-		files := map[string]string{}
-		if ext == extText {
-			t := texttemplate.New("").Option("missingkey=error").Funcs(fm)
-			addFile = func(p, alias string) error {
-				nt, err := t.New(p).Parse(lay.files[p])
-				if err != nil {
-					return err
-				}
-				trees = append(trees, nt.Tree)
-				if alias != "" && nt.Tree != nil {
-					_, err = t.AddParseTree(alias, nt.Tree)
-				}
-				return err
-			}
-			v.text = t
-		} else {
-			t := htmltemplate.New("").Option("missingkey=error").Funcs(fm)
-			addFile = func(p, alias string) error {
-				nt, err := t.New(p).Parse(lay.files[p])
-				if err != nil {
-					return err
-				}
-				trees = append(trees, nt.Tree)
-				if alias != "" && nt.Tree != nil {
-					_, err = t.AddParseTree(alias, nt.Tree)
-				}
-				return err
-			}
-			v.html = t
+	v.text = texttemplate.New("").Option("missingkey=error").Funcs(fm)
+	var textTrees, htmlTrees []*parse.Tree
+	var ps Problems
+	v.textEntry, v.textFiles, textTrees, ps = assemble(lay, lang, exts[extText], extText, func(p, alias string) (*parse.Tree, error) {
+		t, err := v.text.New(p).Parse(lay.files[p])
+		if err != nil {
+			return nil, err
 		}
-		if p, ok := lay.layouts[ext]; ok {
-			if err := addFile(p, ""); err != nil {
-				probs = append(probs, problemFrom(err, nil, p))
-			}
-			files[p], entry = p, p
+		if alias != "" {
+			_, err = v.text.AddParseTree(alias, t.Tree)
 		}
-		for _, pn := range slices.Sorted(maps.Keys(lay.partials)) {
-			p, ok := lay.partialFor(pn, lang, ext)
-			if !ok {
-				continue
-			}
-			if err := addFile(p, pn); err != nil {
-				probs = append(probs, problemFrom(err, nil, p))
-			}
-			files[pn] = p
+		return t.Tree, err
+	})
+	probs = append(probs, ps...)
+
+	v.html = htmltemplate.New("").Option("missingkey=error").Funcs(fm)
+	v.htmlEntry, v.htmlFiles, htmlTrees, ps = assemble(lay, lang, exts[extHTML], extHTML, func(p, alias string) (*parse.Tree, error) {
+		t, err := v.html.New(p).Parse(lay.files[p])
+		if err != nil {
+			return nil, err
 		}
-		if err := addFile(exts[ext], contentName); err != nil {
-			probs = append(probs, problemFrom(err, nil, exts[ext]))
+		if alias != "" {
+			_, err = v.html.AddParseTree(alias, t.Tree)
 		}
-		files[contentName] = exts[ext]
-		if ext == extText {
-			v.textEntry, v.textFiles = entry, files
-		} else {
-			v.htmlEntry, v.htmlFiles = entry, files
-		}
-	}
-	if st != nil {
-		trees = append(trees, st.Tree)
-	}
+		return t.Tree, err
+	})
+	probs = append(probs, ps...)
+
 	if probs != nil {
 		return nil, probs
 	}
-	v.attrs = attributes(trees)
+	v.attrs = attributes(append(append(textTrees, htmlTrees...), v.subject.Tree))
 	return v, nil
+}
+
+// assemble parses a body of kind ext (txt or html) with the layout and the
+// partials of its kind for lang, each through add, which parses a file
+// under its path and, given an alias, also names it so: partials by their
+// name, the body as "content". It returns the template to execute, the
+// file behind each template name (for error messages) and the trees.
+func assemble(lay *layout, lang, body, ext string, add func(path, alias string) (*parse.Tree, error)) (
+	entry string, files map[string]string, trees []*parse.Tree, probs Problems) {
+	entry, files = body, map[string]string{contentName: body}
+	addOne := func(p, alias string) {
+		t, err := add(p, alias)
+		if err != nil {
+			probs = append(probs, problemFrom(err, nil, p))
+			return
+		}
+		trees = append(trees, t)
+	}
+	if p, ok := lay.layouts[ext]; ok {
+		addOne(p, "")
+		entry, files[p] = p, p
+		if len(trees) == 1 && !calls(trees[0], contentName) {
+			probs = append(probs, Problem{File: p, Reason: `a layout must call {{template "content" .}}, the variant's body`})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(lay.partials)) {
+		if p, ok := lay.partialFor(name, lang, ext); ok {
+			addOne(p, name)
+			files[name] = p
+		}
+	}
+	addOne(body, contentName)
+	return entry, files, trees, probs
 }
 
 // attributes returns the contact attribute names used as fields
@@ -324,7 +321,6 @@ func (s *Set) build(lay *layout, name, lang string) (*variant, Problems) {
 // sample contact can carry them.
 func attributes(trees []*parse.Tree) []string {
 	var out []string
-	var walk func(n parse.Node)
 	idents := func(id []string) {
 		for i := 0; i+1 < len(id); i++ {
 			if id[i] == "Attrs" {
@@ -332,51 +328,80 @@ func attributes(trees []*parse.Tree) []string {
 			}
 		}
 	}
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
-			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			if n != nil {
-				for _, c := range n.Cmds {
-					walk(c)
-				}
-			}
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *parse.FieldNode:
-			idents(n.Ident)
-		case *parse.VariableNode:
-			idents(n.Ident)
-		case *parse.ChainNode:
-			walk(n.Node)
-			idents(n.Field)
-		case *parse.IfNode:
-			walk(&n.BranchNode)
-		case *parse.RangeNode:
-			walk(&n.BranchNode)
-		case *parse.WithNode:
-			walk(&n.BranchNode)
-		case *parse.BranchNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.TemplateNode:
-			walk(n.Pipe)
-		}
-	}
 	for _, t := range trees {
-		if t != nil {
-			walk(t.Root)
-		}
+		walk(t.Root, func(n parse.Node) {
+			switch n := n.(type) {
+			case *parse.FieldNode:
+				idents(n.Ident)
+			case *parse.VariableNode:
+				idents(n.Ident)
+			case *parse.ChainNode:
+				idents(n.Field)
+			}
+		})
 	}
 	return out
+}
+
+// calls reports whether tree calls the template name.
+func calls(tree *parse.Tree, name string) bool {
+	found := false
+	walk(tree.Root, func(n parse.Node) {
+		if t, ok := n.(*parse.TemplateNode); ok && t.Name == name {
+			found = true
+		}
+	})
+	return found
+}
+
+// walk calls visit for n and every node below it.
+func walk(n parse.Node, visit func(parse.Node)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		visit(n)
+		for _, c := range n.Nodes {
+			walk(c, visit)
+		}
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		visit(n)
+		for _, c := range n.Cmds {
+			walk(c, visit)
+		}
+	case *parse.ActionNode:
+		visit(n)
+		walk(n.Pipe, visit)
+	case *parse.CommandNode:
+		visit(n)
+		for _, a := range n.Args {
+			walk(a, visit)
+		}
+	case *parse.ChainNode:
+		visit(n)
+		walk(n.Node, visit)
+	case *parse.IfNode:
+		visit(n)
+		walk(&n.BranchNode, visit)
+	case *parse.RangeNode:
+		visit(n)
+		walk(&n.BranchNode, visit)
+	case *parse.WithNode:
+		visit(n)
+		walk(&n.BranchNode, visit)
+	case *parse.BranchNode:
+		walk(n.Pipe, visit)
+		walk(n.List, visit)
+		walk(n.ElseList, visit)
+	case *parse.TemplateNode:
+		visit(n)
+		walk(n.Pipe, visit)
+	case nil:
+	default:
+		visit(n)
+	}
 }

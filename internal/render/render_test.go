@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,6 +248,10 @@ func TestLoadProblems(t *testing.T) {
 		{"error in partial", map[string]string{"t/en.subject": "Hi", "t/en.txt": "x", "t/en.html": "x",
 			"_layout.txt": "{{template \"content\" .}}\n{{template \"footer\" .}}", "_partials/footer.txt": "--\n{{.Campaign.Adress}}"},
 			[]string{"_partials/footer.txt:2: at <.Campaign.Adress>"}},
+		{"layout without content", map[string]string{"t/en.subject": "Hi", "t/en.txt": "x", "t/en.html": "<p>x</p>", "_layout.html": "<html></html>"},
+			[]string{`_layout.html: a layout must call {{template "content" .}}`}},
+		{"empty body", minimal("Hi", "{{/* nothing */}}\n", "<p>x</p>"),
+			[]string{"t/en.txt: renders to nothing"}},
 		{"missing map key", minimal("Hi", "{{.Wave.Name}} {{index .Contact.Attrs \"x\"}}", "{{.Contact.Attrs.sector}}"), nil},
 		{"ambiguous html", minimal("Hi", "x", "<a href=\"{{.Delivery.UnsubscribeURL}}>x</a>"),
 			[]string{"t/en.html: ends in a non-text context"}},
@@ -552,5 +557,34 @@ func TestLetterRoster(t *testing.T) {
 	}
 	if !strings.Contains(r.Text, "26 novembre 2026") || !strings.Contains(r.Subject, "Malaisie") {
 		t.Errorf("letter lacks the French date or country: %q\n%s", r.Subject, r.Text)
+	}
+}
+
+func TestConcurrentRender(t *testing.T) {
+	s := shipped(t)
+	langs := []string{"en", "es-MX", "fr", "pt-BR"}
+	errs := make(chan error, len(langs)*len(s.Names()))
+	var wg sync.WaitGroup
+	for _, name := range s.Names() {
+		for _, lang := range langs {
+			wg.Go(func() {
+				for range 20 {
+					d := sampleFor(name, lang)
+					r, err := s.Render(name, d)
+					if err == nil {
+						_, err = render.Compose(r, envelope(name, d))
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
