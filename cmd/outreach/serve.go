@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/outreach-coalition/outreach/internal/config"
+	"github.com/outreach-coalition/outreach/internal/outbox"
 	"github.com/outreach-coalition/outreach/internal/outreach"
 	"github.com/outreach-coalition/outreach/internal/service"
 	"github.com/outreach-coalition/outreach/internal/store"
@@ -94,6 +95,11 @@ type daemon struct {
 	svc    *service.Service
 	secret []byte
 	web    *web.Server
+	outbox *outbox.Engine
+	// httpAddr is the API's listen address; publicURL the base of links.
+	httpAddr, publicURL string
+	// notices are printed at start and in every status output.
+	notices []string
 	// starters run after the store opens; each returns a stop function.
 	starters []func(ctx context.Context) (func(), error)
 }
@@ -130,6 +136,18 @@ func (c *cli) serve(ctx context.Context, f serveFlags) error {
 	if err := firstStart(ctx, st, tokenFile, log); err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("http.addr: %w", err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	d.httpAddr = addr
+	d.publicURL = strings.TrimRight(cfg.HTTP.PublicURL, "/")
+	if d.publicURL == "" {
+		d.publicURL = "http://" + addr
+		log.Warn("http.public_url is not set: unsubscribe links point at the listen address and only work on this machine", "url", d.publicURL)
+	}
 	d.web = &web.Server{Svc: d.svc, Auth: st, Log: log.With("component", "http")}
 	for _, hook := range daemonHooks {
 		if err := hook(d); err != nil {
@@ -144,11 +162,6 @@ func (c *cli) serve(ctx context.Context, f serveFlags) error {
 		defer stop()
 	}
 
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
-	if err != nil {
-		return fmt.Errorf("http.addr: %w", err)
-	}
-	addr := ln.Addr().String()
 	if err := writeFileAtomic(filepath.Join(cfg.DataDir, "serve.addr"), []byte(addr+"\n")); err != nil {
 		return err
 	}
@@ -160,6 +173,9 @@ func (c *cli) serve(ctx context.Context, f serveFlags) error {
 		log.Warn("the API listens on a non-loopback address: put it behind TLS", "addr", addr)
 	}
 	fmt.Fprintf(c.stdout, "outreach: API listening on http://%s\noutreach: admin token in %s\n", addr, tokenFile)
+	for _, n := range d.notices {
+		fmt.Fprintf(c.stdout, "outreach: %s\n", n)
+	}
 	log.Info("daemon started", "http", addr, "data", cfg.DataDir, "campaign", camp.Name)
 
 	select {

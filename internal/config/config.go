@@ -85,11 +85,14 @@ type Campaign struct {
 
 // Outbox tunes sending.
 type Outbox struct {
-	MaxAttempts  int      `toml:"max_attempts"`
-	MaxAge       Duration `toml:"max_age"`
-	CommitWindow Duration `toml:"commit_window"` // how long state changes may wait to be grouped into one commit
-	AfterCrash   string   `toml:"after_crash"`   // resend (at-least-once) or hold (at-most-once)
-	NoSync       bool     `toml:"no_sync"`       // skip fsync: only for tests and benchmarks
+	MaxAttempts   int      `toml:"max_attempts"`
+	MaxAge        Duration `toml:"max_age"`
+	CommitWindow  Duration `toml:"commit_window"`  // how long state changes may wait to be grouped into one commit
+	AfterCrash    string   `toml:"after_crash"`    // resend (at-least-once) or hold (at-most-once)
+	NoSync        bool     `toml:"no_sync"`        // skip fsync: only for tests and benchmarks
+	RetryBase     Duration `toml:"retry_base"`     // first retry delay; doubles per attempt
+	PauseAfter    int      `toml:"pause_after"`    // consecutive unreachable attempts before sends pause
+	ProbeInterval Duration `toml:"probe_interval"` // how often a paused outbox checks the server
 }
 
 // Inbox tunes reply handling.
@@ -141,9 +144,10 @@ func Default() Config {
 			DefaultLanguage: "en",
 			PostalAddress:   "Campaign secretariat, 1 Example Street, Example City",
 		},
-		Outbox: Outbox{MaxAttempts: 8, MaxAge: Duration{72 * time.Hour}, CommitWindow: Duration{2 * time.Millisecond}, AfterCrash: "resend"},
-		Inbox:  Inbox{SoftBounceLimit: 3, SoftBounceWindow: Duration{7 * 24 * time.Hour}, MaxMessageBytes: 10 << 20},
-		Waves:  Waves{Grace: Duration{6 * time.Hour}},
+		Outbox: Outbox{MaxAttempts: 8, MaxAge: Duration{72 * time.Hour}, CommitWindow: Duration{2 * time.Millisecond}, AfterCrash: "resend",
+			RetryBase: Duration{time.Minute}, PauseAfter: 10, ProbeInterval: Duration{10 * time.Second}},
+		Inbox: Inbox{SoftBounceLimit: 3, SoftBounceWindow: Duration{7 * 24 * time.Hour}, MaxMessageBytes: 10 << 20},
+		Waves: Waves{Grace: Duration{6 * time.Hour}},
 	}
 }
 
@@ -348,6 +352,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Outbox.CommitWindow.Duration < 0 || c.Outbox.CommitWindow.Duration > time.Second {
 		return bad("outbox.commit_window", "must be between 0 and 1s")
+	}
+	if c.Outbox.RetryBase.Duration <= 0 || c.Outbox.ProbeInterval.Duration <= 0 {
+		return bad("outbox.retry_base", "retry_base and probe_interval must be positive")
+	}
+	if c.Outbox.PauseAfter < 1 {
+		return bad("outbox.pause_after", "must be at least 1")
 	}
 	switch c.Outbox.AfterCrash {
 	case "resend", "hold":

@@ -50,6 +50,17 @@ func (s *Server) routes() []Route {
 		{"POST /api/v1/tokens", admin, s.createToken},
 		{"DELETE /api/v1/tokens/{id}", admin, s.revokeToken},
 
+		{"POST /api/v1/waves", coordinator, s.createWave},
+		{"GET /api/v1/waves", viewer, s.listWaves},
+		{"GET /api/v1/waves/{id}", viewer, s.getWave},
+		{"POST /api/v1/waves/{id}/{action}", coordinator, s.waveAction},
+
+		{"GET /api/v1/log", viewer, s.deliveryLog},
+		{"GET /api/v1/log/export", viewer, s.deliveryLogCSV},
+		{"GET /api/v1/devmail/messages", viewer, s.capturedMail},
+		{"GET /u/{token}", Public, s.unsubscribe},
+		{"POST /u/{token}", Public, s.unsubscribe},
+
 		{"GET /api/v1/backup", admin, s.backup},
 		{"GET /api/v1/audit", admin, s.audit},
 	}

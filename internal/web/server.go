@@ -29,6 +29,8 @@ type Server struct {
 	Log    *slog.Logger
 	Status func(ctx context.Context) any // extra fields for GET /api/v1/status
 	Ready  func(ctx context.Context) map[string]string
+	// Captured is the development mail server, when mail is captured.
+	Captured Captured
 	// Extra lets other parts of the daemon add routes (outbox, inbox, ...).
 	Extra []Route
 
