@@ -131,7 +131,7 @@ func (a *analysis) decide(m *Message) Result {
 		}
 		return other("empty reply")
 	case len(a.unsub) > 0:
-		sure := len(a.pos) == 0 && len(a.cond) == 0 && len(a.question) == 0 && len(a.withdraw) == 0 && len(a.hedge) == 0
+		sure := len(a.pos) == 0 && len(a.cond) == 0 && len(a.question) == 0 && len(a.withdraw) == 0 && len(a.hedge) == 0 && len(a.reserve) == 0
 		r := Result{Class: outreach.ClassUnsubscribe, Sure: sure, Reason: fmt.Sprintf("unsubscribe request %q", a.unsub[0].text)}
 		if !sure {
 			r.Reason += "; also " + a.summary()
@@ -250,6 +250,10 @@ const maxAnalysed = 8 << 10
 
 var nonWordRe = regexp.MustCompile(`[^\p{L}\p{N}' ]+`)
 
+// answerSepRe separates a one-word answer from a name on the same line:
+// "YES - Kenya Human Rights Commission", "Sí: Fundación Derechos Ya".
+var answerSepRe = regexp.MustCompile(`\s+[-–—]\s+|\s*:\s+`)
+
 func analyze(text string) *analysis {
 	a := &analysis{}
 	if len(text) > maxAnalysed {
@@ -282,10 +286,17 @@ func analyze(text string) *analysis {
 
 	a.first = lines[firstIdx]
 	if !strings.ContainsAny(a.first, "?¿") {
-		answer := strings.Join(strings.Fields(nonWordRe.ReplaceAllString(normalize(a.first).s, " ")), " ")
-		a.bareYes = yesWords[answer]
-		a.strongYes = strongYes[answer]
-		a.bareNo = noWords[answer]
+		answer, rest := a.first, ""
+		if loc := answerSepRe.FindStringIndex(a.first); loc != nil {
+			answer, rest = a.first[:loc[0]], a.first[loc[1]:]
+		}
+		key := strings.Join(strings.Fields(nonWordRe.ReplaceAllString(normalize(answer).s, " ")), " ")
+		if rest != "" && !(yesWords[key] || noWords[key]) || rest != "" && !signatureLike(rest) {
+			key = strings.Join(strings.Fields(nonWordRe.ReplaceAllString(normalize(a.first).s, " ")), " ")
+		}
+		a.bareYes = yesWords[key]
+		a.strongYes = strongYes[key]
+		a.bareNo = noWords[key]
 	}
 	a.tailClean = true
 	for _, l := range content[firstIdx+1:] {
@@ -360,7 +371,7 @@ func signatureLike(line string) bool {
 	if strings.HasSuffix(line, ".") && words > 4 {
 		return false
 	}
-	return !strings.Contains(line, ". ")
+	return words <= 6 || !strings.Contains(line, ". ")
 }
 
 // sentenceEndRe ends a sentence: terminal punctuation followed by a space or
@@ -437,6 +448,9 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 		}
 	}
 	for _, loc := range hedgeRe.FindAllStringIndex(s, -1) {
+		if toks := tokenize(s[:loc[0]], 0); len(toks) > 0 && isNegator(toks[len(toks)-1].w) {
+			continue // "no creemos que": part of a refusal, not a hedge
+		}
 		a.hedge = append(a.hedge, hit{kind: "hedge", text: orig(loc[0], loc[1])})
 	}
 	if inSig {
@@ -444,8 +458,10 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 	}
 	for _, loc := range reservationRe.FindAllStringIndex(s, -1) {
 		text := orig(loc[0], loc[1])
-		if s[loc[0]:loc[1]] == "mas" && strings.ContainsRune(strings.ToLower(text), 'á') {
+		if w := s[loc[0]:loc[1]]; w == "mas" && strings.ContainsRune(strings.ToLower(text), 'á') {
 			continue // Spanish "más" (more), not Portuguese "mas" (but)
+		} else if (w == "mas" || w == "mais") && !clauseOpening(s[:loc[0]]) {
+			continue // Portuguese "mais" (more), not French "mais" (but)
 		}
 		a.reserve = append(a.reserve, hit{kind: "reservation", text: text})
 	}
@@ -479,7 +495,7 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 				continue
 			}
 			a.pos = append(a.pos, hit{kind: "endorsement phrase", text: orig(loc[0], loc[1]), lang: ph.lang})
-			if !ph.third {
+			if !ph.third || ownSubject(s[:loc[0]]) {
 				a.firstPerson++
 			}
 		}
@@ -579,6 +595,25 @@ func objectFollows(rest string, sign bool) bool {
 		}
 	}
 	return words == 0
+}
+
+// ownSubject reports whether a possessive ("our", "nuestra", "notre",
+// "nossa") stands within the three words before a third-person verb.
+func ownSubject(before string) bool {
+	toks := tokenize(before, 0)
+	for k := len(toks) - 1; k >= 0 && k >= len(toks)-3; k-- {
+		if ownWords[toks[k].w] {
+			return true
+		}
+	}
+	return false
+}
+
+// clauseOpening reports whether a word after before starts a clause: it
+// opens the sentence or follows a comma.
+func clauseOpening(before string) bool {
+	b := strings.TrimSpace(before)
+	return b == "" || strings.HasSuffix(b, ",") || strings.HasSuffix(b, "oui") || strings.HasSuffix(b, "sim")
 }
 
 // postNegated reports whether a French negation follows the verb at once

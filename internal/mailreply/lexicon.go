@@ -59,7 +59,10 @@ var positives = []phrase{
 	p("en", false, `\bcount (?:us|me) in\b`),
 	p("en", false, `\bsign (?:us|me) (?:up|on)\b`),
 	p("en", false, `\b(?:we are|we're|count us|we are all|we're all) (?:fully |all |definitely )?on board\b`),
-	p("en", false, `^(?:yes,? )?(?:we are|we're) (?:definitely |totally |absolutely |so )?in$`),
+	p("en", false, `(?:^|,\s*|\bso\s+|^yes\s+)(?:we are|we're|count us|we are all|we're all) (?:definitely |totally |absolutely |so |all )?in$`),
+	p("en", false, `\b(?:please )?(?:add|include|list) [^.;]{1,60} as (?:a |an |one of the )?(?:co-?)?(?:signator(?:y|ies)|endorsers?|supporters?|signers?)\b`),
+	third("en", `\bha(?:s|ve) (?:decided|agreed|voted|resolved|chosen) to (?:endorse|sign|co-?sign|support|join)\b`),
+	p("en", false, `\b(?:please )?sign (?:it |us )?as\b`),
 	p("en", false, `\b(?:please )?(?:add|include|list) (?:us|our (?:name|organi[sz]ation|association|network|signature|logo|group|ngo|foundation|coalition|support))\b|\bput (?:us|our name) down\b`),
 	p("en", false, `\b(?:you have|you can count on|here is|here's|we give|we confirm|i confirm|we offer|we extend|please accept|please record|please register|please note|we send|we express|we reaffirm|we reiterate|we pledge|we lend) (?:our|my) (?:full |strong |wholehearted |unconditional |organi[sz]ation'?s? |institutional )?(?:endorsement|support|signature|sign-?on)\b`),
 	p("en", false, `\b(?:i|we) (?:hereby |happily |gladly )?confirm (?:that )?(?:our|we|the) [^.;]{0,60}\b(?:endorses?|endorsement|signs?|signature)\b`),
@@ -71,6 +74,7 @@ var positives = []phrase{
 	p("es", true, esModal+`(?:apoyar|apoyarla)\b`),
 	p("es", false, `\b(?:cuenten|pueden contar|puede contar|cuente) con (?:nosotros|nosotras|nuestr[oa] (?:firma|adhesion|apoyo|respaldo|aval))\b`),
 	p("es", false, `\b(?:confirmamos|damos|expresamos|manifestamos|reiteramos|ratificamos|enviamos|hacemos llegar) (?:nuestr[oa] )?(?:total |pleno |plena |firme |decidido |decidida )?(?:adhesion|apoyo|respaldo|firma|aval)\b`),
+	p("es", false, `\b(?:pueden |puede )?(?:firmar|firmen) (?:como|en nombre de|a nombre de)\b`),
 	p("es", false, `\b(?:incluyannos|agreguennos|anadannos|sumennos|pongannos|anotennos|incluirnos|agregarnos)\b`),
 	p("es", false, `\b(?:incluyan|agreguen|anadan|sumen|pongan|anoten|incluir|agregar) (?:a )?(?:nuestra organizacion|nuestro nombre|nuestra firma|nuestra institucion|nuestra asociacion|nuestro colectivo|nuestra red|nuestra fundacion)\b`),
 	third("es", `\b(?:se suma|se adhiere|se une|respalda|suscribe|apoya|avala|endosa)\b`),
@@ -82,6 +86,7 @@ var positives = []phrase{
 	p("fr", false, frModal+frVerb),
 	p("fr", true, frModal+`(?:soutenir|appuyer|approuver|rejoindre)\b`),
 	p("fr", false, `\b(?:vous pouvez compter sur nous|comptez sur nous|vous pouvez compter sur notre (?:soutien|signature|appui))\b`),
+	p("fr", false, `\b(?:merci de |veuillez )nous (?:inscrire|ajouter|inclure|compter)\b|\binscri(?:re|vez)[- ]nous\b|\bd'accord pour (?:signer|soutenir|appuyer|cosigner|endosser)\b`),
 	p("fr", false, `\bvous avez notre (?:plein |entier |total )?(?:soutien|signature|appui|adhesion)\b`),
 	p("fr", false, `\b(?:confirmons|apportons|exprimons|donnons|reaffirmons|renouvelons|envoyons) (?:notre|toute notre) (?:plein |entier |total |ferme )?(?:soutien|signature|appui|adhesion)\b`),
 	p("fr", false, `\b(?:ajoutez|inscrivez|incluez|mettez|ajouter|inscrire|inclure)[- ](?:nous|notre (?:organisation|nom|association|signature|collectif|reseau))\b`),
@@ -96,6 +101,7 @@ var positives = []phrase{
 	p("pt", false, `\b(?:podem|pode|podemos) contar (?:conosco|connosco|com (?:a )?nossa (?:assinatura|adesao)|com (?:o )?nosso (?:apoio|endosso))\b`),
 	p("pt", false, `\bcontem (?:conosco|connosco|com (?:o )?nosso (?:apoio|endosso)|com (?:a )?nossa (?:assinatura|adesao))\b`),
 	p("pt", false, `\b(?:confirmamos|manifestamos|expressamos|damos|reiteramos|reafirmamos|enviamos|registramos|registamos) (?:o |a )?(?:nosso|nossa) (?:total |pleno |plena |integral |firme )?(?:apoio|adesao|assinatura|endosso)\b`),
+	p("pt", false, `\b(?:podem |pode )?(?:assinar|assinem) (?:como|em nome d[aeo])\b`),
 	p("pt", false, `\b(?:incluam-nos|adicionem-nos|coloquem-nos|incluir-nos|adicionar-nos)\b`),
 	p("pt", false, `\b(?:incluam|adicionem|coloquem|incluir|adicionar) (?:a |o )?(?:nossa organizacao|nosso nome|nossa assinatura|nossa entidade|nossa associacao|nossa rede)\b`),
 	third("pt", `\b(?:apoia|assina|subscreve|endossa|adere a|junta-se a|se junta a|une-se a|se une a)\b`),
@@ -139,6 +145,10 @@ var reservationRe = regexp.MustCompile(`\b(?:but|however|although|though|unfortu
 	`mais|cependant|toutefois|neanmoins|pourtant|malheureusement|sauf|a titre personnel|personnellement|deja|precedente|l'an dernier|l'annee derniere|` +
 	`porem|contudo|entretanto|no entanto|todavia|infelizmente|exceto|a titulo pessoal|pessoalmente|ja (?:assinamos|apoiamos|subscrevemos|aderimos)|o ano passado|no ano passado)\b`)
 
+// possessive words before a third-person verb make it first person:
+// "nuestra organización respalda", "notre association soutient".
+var ownWords = setOf(`our nuestra nuestro notre nossa nosso`)
+
 // clauseStarts begin a new clause after a comma, ending a negation's reach.
 var clauseStarts = setOf(`we i our nous je nosotros nosotras nos nós`)
 
@@ -146,10 +156,12 @@ var clauseStarts = setOf(`we i our nous je nosotros nosotras nos nós`)
 var contrasts = setOf(`but however although though pero aunque sin embargo mais cependant toutefois pourtant mas porem contudo entretanto`)
 
 // verbRe finds endorsement verbs and nouns, to test them for negation.
-var verbRe = regexp.MustCompile(`\b(?:endors\w*|co-?sign\w*|cosign\w*|sign|signs|signing|signature|support|supports|supporting|join|joining|adhere|be part|be included|be listed|add our|add us|count us in|on board|respald\w*|firm(?:ar|amos|aremos|ariamos|emos|arla|arlo|a)|suscrib\w*|sum(?:arnos|amos|aremos|ariamos|emos)|unirnos|adherir\w*|adherimos|apoy(?:ar|amos|aremos|ariamos|o|arla)|avalar|avalamos|endos\w*|adhesion|formar parte|sign(?:er|ons|erons|erions|ataire|ataires)|cosign\w*|souten\w*|soutien|appui|appuy\w*|approuv\w*|rejoindre|joindre|associer|adherer|adherons|assin\w*|subscrev\w*|ader(?:ir|imos|iremos|iriamos)|adesao|apoi(?:ar|amos|aremos|ariamos|o|a-la)|endoss\w*|juntar|juntamos|fazer parte)\b`)
+var verbRe = regexp.MustCompile(`\b(?:endors\w*|take part|taking part|co-?sign\w*|cosign\w*|sign|signs|signing|signature|support|supports|supporting|join|joining|adhere|be part|be included|be listed|add our|add us|count us in|on board|respald\w*|firm(?:ar|amos|aremos|ariamos|emos|arla|arlo|a)|suscrib\w*|sum(?:arnos|amos|aremos|ariamos|emos)|unirnos|adherir\w*|adherimos|apoy(?:ar|amos|aremos|ariamos|o|arla)|avalar|avalamos|endos\w*|adhesion|formar parte|sign(?:er|ons|erons|erions|ataire|ataires)|cosign\w*|souten\w*|soutien|appui|appuy\w*|approuv\w*|rejoindre|joindre|associer|adherer|adherons|assin\w*|subscrev\w*|ader(?:ir|imos|iremos|iriamos)|adesao|apoi(?:ar|amos|aremos|ariamos|o|a-la)|endoss\w*|juntar|juntamos|fazer parte)\b`)
 
 // neutral phrases contain a negator or a condition word but mean neither.
 var neutralRe = regexp.MustCompile(`\b(?:not only|no solo|no solamente|non seulement|nao so|nao apenas|but (?:\w+ ){0,2}also|sino (?:\w+ )?tambien|mais (?:\w+ )?aussi|mas (?:\w+ )?tambem|once again|una vez mas|encore une fois|mais uma vez|` +
+	`(?:do not|don't|doesn't|does not) see (?:any|a) (?:problem|issue|reason|objection)|no reason (?:not to|why not)|nothing against|not against|` +
+	`no (?:tenemos|vemos) (?:ningun |ninguna )?(?:problema|inconveniente|objecion)|nous ne voyons pas d'inconvenient|pas d'objection|pas d'inconvenient|nao (?:vemos|temos) (?:nenhum |nenhuma )?(?:problema|objecao|inconveniente)|` +
 	`ne pouvons que|ne peut que|ne pouvons qu'|aucune objection|aucun inconvenient|sans objection|ninguna objecion|sin objecion|no hay inconveniente|nenhuma objecao|sem objecao|nao ha problema|couldn't agree more|could not agree more|` +
 	`no doubt|no problem|no problems|no hesitation|without hesitation|no question|no objection|no objections|can't wait|cannot wait|can not wait|couldn't be happier|could not be happier|don't hesitate|do not hesitate|why not|no worries|no dudamos|sin duda|no hay problema|sin problema|ningun problema|por que no|n'hesitez pas|n'hesitons pas|sans hesiter|sans doute|pas de probleme|aucun probleme|pourquoi pas|nao hesitamos|nao hesitem|sem duvida|sem problema|nenhum problema|por que nao|porque nao|` +
 	`if you need\w*|if needed|if necessary|if you have (?:any )?(?:further |other |more )?(?:questions?|queries|doubts|comments)|if there (?:is|are) anything|if possible|if any|if required|if you require|if helpful|if useful|if you want|if you wish|if you would like|if you'd like|if so|if anything else|let (?:us|me) know if|` +
@@ -167,13 +179,13 @@ var condRe = regexp.MustCompile(`\b(?:if|unless|provided|providing|as long as|on
 	`sous reserve|a condition (?:que|de|qu')|pourvu qu\w*|a moins qu\w*|sauf si|dans la mesure ou|des que|une fois que|sous condition|moyennant|jusqu'a ce que|s'il|s'ils|si|` +
 	`desde que|contanto que|caso|com a condicao|sob (?:a )?condicao|na condicao|a menos que|salvo se|dependendo|depende de|sujeito a|ate que)\b|(?:^|[\s,;(])se (?:o|a|os|as|voce|voces|vcs|for|forem|houver|puder|puderem|incluir|incluirem|mudar|mudarem|alterar|alterarem|nao|tiver|tiverem|isso|este|esta|nosso|nossa)\b`)
 
-var hedgeRe = regexp.MustCompile(`\b(?:maybe|perhaps|probably|possibly|might|may be able|not sure|unsure|uncertain|consider|considering|think about|thinking about|discuss|discussing|consult|consulting|check with|checking with|run (?:it|this) by|get back to you|let you know|come back to you|revert|in principle|tentative|tentatively|pending|not yet|\w+n't yet|yet to|whether|need to|needs to|need more|have to (?:ask|check|discuss|consult|confirm)|approval|reviewing|look into|looking into|decide|deciding|before (?:we|signing|endorsing|committing)|more (?:information|details|time)|` +
+var hedgeRe = regexp.MustCompile(`\b(?:maybe|perhaps|probably|i think|i believe|i guess|i suppose|we think we|we believe we|creo que|creemos que|supongo|je pense|je crois|nous pensons|acho que|penso que|acredito que|possibly|might|may be able|not sure|unsure|uncertain|consider|considering|think about|thinking about|discuss|discussing|consult|consulting|check with|checking with|run (?:it|this) by|get back to you|let you know|come back to you|revert|in principle|tentative|tentatively|pending|not yet|\w+n't yet|yet to|whether|need to|needs to|need more|have to (?:ask|check|discuss|consult|confirm)|approval|reviewing|look into|looking into|decide|deciding|before (?:we|signing|endorsing|committing)|more (?:information|details|time)|` +
 	`quizas?|tal vez|a lo mejor|posiblemente|probablemente|no estamos seguros|consultar\w*|consultaremos|discutir\w*|evaluar\w*|evaluaremos|analizar\w*|analizaremos|estudiar\w*|revisar\w*|les confirmaremos|les confirmo|les avisaremos|les aviso|en principio|todavia no|aun no|pendiente|mas adelante|necesitamos|antes de (?:firmar|sumarnos|adherirnos|confirmar)|decidir|aprobacion|` +
 	`peut-etre|probablement|eventuellement|possiblement|pas sur|pas surs|consulter|consultons|discuter|discutons|examiner|examinons|etudier|etudions|reviendrons|reviens vers vous|revenons vers vous|en principe|pas encore|plus tard|en attente|avant de (?:signer|nous engager|confirmer)|decider|approbation|tiendrons au courant|tiendrons informes|` +
 	`talvez|provavelmente|possivelmente|nao temos certeza|consultaremos|discutiremos|avaliar|avaliaremos|analisar|analisaremos|estudar|retornaremos|daremos retorno|em principio|ainda nao|pendente|mais tarde|antes de (?:assinar|aderir|confirmar)|aprovacao|precisamos)\b`)
 
-var declineRe = regexp.MustCompile(`\b(?:no,? (?:thanks|thank you)|not interested|count (?:us|me) out|(?:we|i) (?:reject|oppose|object to) (?:the|this|your) (?:letter|statement|initiative|text)|we are against (?:the|this) (?:letter|statement|initiative)|` +
-	`nos oponemos|estamos en contra|rejetons|nous opposons|sommes contre|rejeitamos|opomo-nos|somos contra|(?:we|i) (?:will |would |must |have to |respectfully |regretfully |unfortunately |'ll )*decline|(?:we|i)(?:'ll| will| must| have to| would rather| prefer to) pass(?: on this(?: one)?| this time)?$|not for us|we(?:'ll| will) sit this one out|` +
+var declineRe = regexp.MustCompile(`^(?:not (?:at this time|this time|now|for now)|no por ahora|por ahora no|de momento no|pas pour le moment|pas cette fois|agora nao|por enquanto nao)\b|\b(?:no,? (?:thanks|thank you)|not interested|count (?:us|me) out|(?:we|i) (?:reject|oppose|object to) (?:the|this|your) (?:letter|statement|initiative|text)|we are against (?:the|this) (?:letter|statement|initiative)|` +
+	`(?:but|pero|mais|mas),? (?:no|non|nao)$|nos oponemos|estamos en contra|rejetons|nous opposons|sommes contre|rejeitamos|opomo-nos|somos contra|(?:we|i) (?:will |would |must |have to |respectfully |regretfully |unfortunately |'ll )*decline|(?:we|i)(?:'ll| will| must| have to| would rather| prefer to) pass(?: on this(?: one)?| this time)?$|not for us|we(?:'ll| will) sit this one out|` +
 	`no,? gracias|no (?:estamos|nos) interes\w*|declinamos|rechazamos|preferimos no|` +
 	`non,? merci|pas interess\w*|declinons|refusons|preferons ne pas|` +
 	`nao,? obrigad[oa]|nao (?:temos|estamos) interess\w*|recusamos|preferimos nao)\b`)
@@ -181,9 +193,9 @@ var declineRe = regexp.MustCompile(`\b(?:no,? (?:thanks|thank you)|not intereste
 // withdrawRe asks to take back an endorsement already given.
 var withdrawRe = regexp.MustCompile(`\b(?:withdraw (?:our|my) (?:endorsement|support|signature|name)|remove (?:us|me|our (?:name|organi[sz]ation|signature|endorsement|logo)|my (?:name|signature|endorsement)) from the (?:letter|list of (?:signatories|endorsers)|statement|signatories|endorsers)|remov\w* (?:o )?(?:nosso|meu) nome da carta|quiten (?:nuestro nombre|nuestra firma) de la carta|take (?:our|my) name off the (?:letter|list of (?:signatories|endorsers))|retir\w* (?:nuestra|nuestro|notre|nossa|nosso|a nossa|o nosso) (?:firma|adhesion|apoyo|respaldo|signature|soutien|assinatura|apoio|adesao|endosso|nombre|nom|nome))\b`)
 
-var unsubRe = regexp.MustCompile(`^(?:please )?unsubscribe(?: (?:me|us))?$|\b(?:(?:please|pls|kindly) unsubscribe|unsubscribe (?:me|us|this|my|our)|(?:want|wish|like|would like|need) to unsubscribe|remove (?:us|me)|remove (?:our|my) (?:\w+ ){0,3}from (?:your|the|this) (?:mailing |e-?mail |distribution |contact )?(?:list|lists|database)|take (?:us|me) off|stop (?:sending|emailing|e-mailing|contacting|writing)|please stop|opt(?: |-)?out|no (?:more|further) (?:e-?mails?|messages|mails?|contact)|do not (?:email|e-mail|contact|write to) (?:us|me)|don't (?:email|e-mail|contact|write to) (?:us|me)|off (?:your|the) (?:mailing |e-?mail |distribution )?list|delete (?:us|me|our|my) (?:from|address|details|email)|` +
-	`darse de baja|dar(?:me|nos)? de baja|denme de baja|dennos de baja|den de baja|eliminen(?:me|nos)|eliminar(?:me|nos)|(?:eliminen|borren|quiten) (?:mi|nuestro|nuestra|nuestros|nuestras) (?:correo|direccion|contacto|datos|email|e-mail|correos)|borren(?:me|nos)|borrar(?:me|nos)|quiten(?:me|nos)|sacar(?:me|nos)|sacarnos|no (?:me|nos) (?:envien|manden|escriban|contacten)|dejen de (?:enviar|escribir|mandar|contactar)|desuscribir\w*|desinscribir\w*|anular (?:la |mi |nuestra )?suscripcion|cancelar (?:la |mi |nuestra )?suscripcion|no (?:deseamos|queremos|deseo|quiero) recibir|` +
-	`desabonner|desabonnez|desabonnement|desinscrire|desinscrivez|desinscription|retirez[- ](?:nous|moi)|supprimez[- ](?:nous|moi)|ne plus recevoir|cessez (?:de|d')|arretez (?:de|d')|ne (?:nous|me) (?:contactez|ecrivez|envoyez) plus|` +
+var unsubRe = regexp.MustCompile(`^(?:please )?unsubscribe(?: (?:me|us))?$|\b(?:(?:please|pls|kindly) unsubscribe|unsubscribe (?:me|us|this|my|our)|(?:want|wish|like|would like|need) to unsubscribe|how (?:do|can|could) (?:i|we) unsubscribe|remove (?:us|me)|remove (?:our|my) (?:\w+ ){0,3}from (?:your|the|this) (?:mailing |e-?mail |distribution |contact )?(?:list|lists|database)|take (?:us|me) off|stop (?:sending|emailing|e-mailing|contacting|writing)|please stop|opt(?: |-)?out|no (?:more|further) (?:e-?mails?|messages|mails?|contact)|do not (?:email|e-mail|contact|write to) (?:us|me)|don't (?:email|e-mail|contact|write to) (?:us|me)|off (?:your|the) (?:mailing |e-?mail |distribution )?list|delete (?:us|me|our|my) (?:from|address|details|email)|` +
+	`darse de baja|dar(?:me|nos)? de baja|denme de baja|dennos de baja|den de baja|eliminen(?:me|nos)|eliminar(?:me|nos)|(?:eliminen|borren|quiten) (?:mi|nuestro|nuestra|nuestros|nuestras) (?:correo|direccion|contacto|datos|email|e-mail|correos)|borren(?:me|nos)|borrar(?:me|nos)|quiten(?:me|nos)|sacar(?:me|nos)?(?: de (?:la|su|esta|sus) lista)|saquen(?:me|nos)|quitar(?:me|nos) de (?:la|su|esta) lista|retiren (?:mi|nuestro|nuestra) (?:correo|direccion|email|e-mail|contacto)|no (?:me|nos) (?:envien|manden|escriban|contacten)|dejen de (?:enviar|escribir|mandar|contactar)|desuscribir\w*|desinscribir\w*|anular (?:la |mi |nuestra )?suscripcion|cancelar (?:la |mi |nuestra )?suscripcion|no (?:deseamos|queremos|deseo|quiero) recibir|` +
+	`desabonner|desabonnez|desabonnement|desinscrire|desinscrivez|desinscription|retirez[- ](?:nous|moi)|supprimez[- ](?:nous|moi)|ne plus recevoir|ne plus (?:m'|nous )?(?:ecrire|contacter|envoyer|solliciter)|retir\w* (?:mon|notre|nos|mes) (?:adresse|courriel|email|e-mail|contact)\w*|(?:retirez|supprimez|enlevez)[- ](?:nous|moi)|supprimer (?:mon|notre) adresse|cessez (?:de|d')|arretez (?:de|d')|ne (?:nous|me) (?:contactez|ecrivez|envoyez) plus|` +
 	`descadastr\w*|remov\w* (?:meu|nosso|o meu|o nosso|nos|me)|remova-(?:nos|me)|removam-(?:nos|me)|retirem-(?:nos|me)|retire-(?:nos|me)|nao (?:nos|me) (?:enviem|mandem|contatem|contactem|escrevam)|parem de (?:enviar|mandar|escrever)|cancelar (?:a |minha |nossa )?inscricao|nao (?:desejamos|queremos|desejo|quero) (?:mais )?receber|deixar de receber)\b|^stop$`)
 
 var oooRe = regexp.MustCompile(`\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity |sick |study )?leave|on (?:vacation|holiday|holidays)|away from (?:the office|my desk|e-?mail)|limited access to (?:e-?mail|my e-?mail)|will (?:be )?back (?:on|in the office)|return(?:ing)? to the office|automatic reply|auto-?reply|autoreply|this is an automated|do not reply to this|` +
@@ -214,10 +226,10 @@ var valedictionRe = regexp.MustCompile(`^(?:best|best regards|kind regards|warm 
 
 // Stop words per language for detection.
 var langWords = map[string]map[string]bool{
-	"en": setOf(`the and we our you yes please thanks thank with this will be of is are us to for it that happy glad endorse sign letter no not remove stop`),
-	"es": setOf(`el los las y nos nuestra nuestro gracias sy muy estamos somos esta este organizacion con una saludos hola tambien claro carta firmar sumamos pueden podemos baja`),
+	"en": setOf(`the and we our you yes please thanks thank with this will be of is are us to for it that happy glad endorse sign letter not remove stop`),
+	"es": setOf(`el los las y nos nuestra nuestro gracias sy muy estamos somos esta este con una saludos hola tambien claro firmar sumamos pueden podemos baja asociacion respalda respaldamos`),
 	"fr": setOf(`le les des et nous notre vous est une oui merci cette avec sommes bonjour cordialement pour au aux lettre signer je non pas`),
-	"pt": setOf(`o os nossa nosso obrigado obrigada sim nao muito e uma com estamos somos voce voces tambem ola em ao do da dos das atenciosamente carta assinar podem assinamos descadastrar`),
+	"pt": setOf(`o os nossa nosso obrigado obrigada sim nao muito e uma com estamos somos voce voces tambem ola em ao do da dos das atenciosamente carta assinar podem assinamos descadastrar associacao organizacao apoia apoiamos direcao`),
 }
 
 func setOf(words string) map[string]bool {
