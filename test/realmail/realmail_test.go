@@ -328,3 +328,36 @@ func TestIMAPStartTLSLogin(t *testing.T) {
 		t.Errorf("logout: %v", err)
 	}
 }
+
+func TestEmptyAndWaitMailbox(t *testing.T) {
+	s := realmail.Env(t)
+	t.Parallel()
+	s.EmptyMailbox(t, "partner5")
+	if got := s.Mailbox(t, "partner5"); len(got) != 0 {
+		t.Fatalf("after EmptyMailbox: %d messages; want 0", len(got))
+	}
+	tok := token(t)
+	ids := []string{"one-" + tok + "@partner.test", "two-" + tok + "@partner.test"}
+	for _, id := range ids {
+		if err := relay(t, s, newMsg(t, s.Address("partner6"), s.Address("partner5"), "Mailbox "+tok, id)); err != nil {
+			t.Fatalf("send through MX: %v", err)
+		}
+	}
+	got := s.WaitMailbox(t, "partner5", 2, wait)
+	if len(got) != 2 {
+		t.Fatalf("WaitMailbox: %d messages; want 2", len(got))
+	}
+	seen := map[string]bool{}
+	for _, m := range got {
+		id, _ := m.Header().MessageID()
+		seen[id] = true
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			t.Errorf("mailbox lacks Message-ID %q; has %v", id, seen)
+		}
+	}
+	if got[0].UID >= got[1].UID {
+		t.Errorf("UIDs %d, %d; want increasing", got[0].UID, got[1].UID)
+	}
+}
