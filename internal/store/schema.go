@@ -29,9 +29,17 @@ package store
 //	log_by_status        outcome|0x00|time|seq -> nil
 //	log_by_email         EmailKey|0x00|time|seq -> nil
 //	replies              id -> JSON outreach.Reply
-//	replies_by_msgid     Message-ID -> reply id
-//	mailboxes            mailbox name -> JSON {uid_validity, last_uid}
+//	replies_by_msgid     de-duplication key: Message-ID without <>, or "sha256:"+hex digest of
+//	                     the raw message when it has none -> reply id
+//	review               reply id -> nil: replies waiting for a person (Review set, not Resolved)
+//	mailboxes            "user@host/mailbox" -> JSON store.MailboxCheckpoint {uid_validity, last_uid}
+//	soft_bounces         EmailKey|0x00|time (unix ns)|reply id -> nil: delivery delay notices,
+//	                     counted over inbox.soft_bounce_window (older ones are dropped)
 //	endorsements         id -> JSON outreach.Endorsement
+//	endorsements_by_contact contact id|campaign id|endorsement id -> nil (at most one pending or
+//	                     confirmed per contact and campaign)
+//	endorsement_replies  endorsement id|reply id -> nil: the replies that are its evidence
+//	reply_endorsement    reply id -> endorsement id
 //	letters              id -> JSON outreach.Letter
 //	letter_sends         letter id|country -> JSON []outreach.LetterSend
 //	audit                time (unix ns)|seq -> JSON audit entry (append-only)
@@ -41,4 +49,5 @@ var buckets = []string{
 	"deliveries_by_contact", "queue", "inflight",
 	"log", "log_by_wave", "log_by_wave_status", "log_by_status", "log_by_email", "replies", "replies_by_msgid",
 	"mailboxes", "endorsements", "letters", "letter_sends", "audit",
+	"review", "soft_bounces", "endorsements_by_contact", "endorsement_replies", "reply_endorsement",
 }

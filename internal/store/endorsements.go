@@ -1,0 +1,404 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/outreach-coalition/outreach/internal/outreach"
+	bolt "go.etcd.io/bbolt"
+)
+
+// active reports whether an endorsement in state counts: pending or
+// confirmed. A contact has at most one active endorsement per campaign.
+func active(state string) bool {
+	return state == outreach.EndorsementPending || state == outreach.EndorsementConfirmed
+}
+
+func endorsementObject(e *outreach.Endorsement) string {
+	return fmt.Sprintf("endorsement %d (%s)", e.ID, e.Email)
+}
+
+func putEndorsement(tx *bolt.Tx, e *outreach.Endorsement) error {
+	return putJSON(bucket(tx, "endorsements"), u64(e.ID), e)
+}
+
+func getEndorsement(tx *bolt.Tx, id uint64) (*outreach.Endorsement, error) {
+	var e outreach.Endorsement
+	ok, err := getJSON(bucket(tx, "endorsements"), u64(id), &e)
+	if err == nil && !ok {
+		err = notFound("endorsement", id)
+	}
+	return &e, err
+}
+
+// contactEndorsements returns the contact's endorsements in a campaign,
+// oldest first.
+func contactEndorsements(tx *bolt.Tx, contactID, campaignID uint64) ([]*outreach.Endorsement, error) {
+	prefix := key(u64(contactID), u64(campaignID))
+	var out []*outreach.Endorsement
+	c := bucket(tx, "endorsements_by_contact").Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		e, err := getEndorsement(tx, btou(k[16:24]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func activeEndorsement(tx *bolt.Tx, contactID, campaignID uint64, except uint64) (*outreach.Endorsement, error) {
+	list, err := contactEndorsements(tx, contactID, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range list {
+		if e.ID != except && active(e.State) {
+			return e, nil
+		}
+	}
+	return nil, nil
+}
+
+// createEndorsement stores a new endorsement and its index entry.
+func createEndorsement(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, by string) error {
+	b := bucket(tx, "endorsements")
+	e.ID, _ = b.NextSequence()
+	if e.Time.IsZero() {
+		e.Time = now
+	}
+	e.Updated = now
+	e.By = by
+	if err := putEndorsement(tx, e); err != nil {
+		return err
+	}
+	if err := bucket(tx, "endorsements_by_contact").Put(key(u64(e.ContactID), u64(e.CampaignID), u64(e.ID)), nil); err != nil {
+		return err
+	}
+	return appendAudit(tx, now, by, "endorsement.create", endorsementObject(e), e.State+" ("+e.Source+")")
+}
+
+// endorseTx records the endorsement e makes (State pending or confirmed)
+// for its contact and campaign. While the contact has an active
+// endorsement, e is attached to it as evidence instead, confirming it if
+// e is confirmed and it was pending. By the inbox (by == inboxUser), a
+// contact whose earlier endorsement was rejected gets a pending one
+// whatever e's state, and note says why.
+func endorseTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, by string) (got *outreach.Endorsement, change, note string, err error) {
+	list, err := contactEndorsements(tx, e.ContactID, e.CampaignID)
+	if err != nil {
+		return nil, "", "", err
+	}
+	rejected := false
+	for _, old := range list {
+		if active(old.State) {
+			if old.State == outreach.EndorsementPending && e.State == outreach.EndorsementConfirmed {
+				if err := setStateTx(tx, now, old, outreach.EndorsementConfirmed, by, fmt.Sprintf("confirmed by reply %d", e.ReplyID)); err != nil {
+					return nil, "", "", err
+				}
+				return old, EndorsementConfirmed, "", nil
+			}
+			return old, EndorsementAttached, fmt.Sprintf("further evidence of endorsement %d (%s)", old.ID, old.State), nil
+		}
+		rejected = rejected || old.State == outreach.EndorsementRejected
+	}
+	if rejected && by == inboxUser && e.State == outreach.EndorsementConfirmed {
+		e.State = outreach.EndorsementPending
+		note = "pending: an earlier endorsement of this contact was rejected"
+	}
+	if err := createEndorsement(tx, now, e, by); err != nil {
+		return nil, "", "", err
+	}
+	if e.State == outreach.EndorsementPending && note == "" {
+		note = fmt.Sprintf("endorsement %d pending review", e.ID)
+	}
+	return e, EndorsementCreated, note, nil
+}
+
+// linkReply records that reply is evidence of endorsement.
+func linkReply(tx *bolt.Tx, endorsementID, replyID uint64) error {
+	if err := bucket(tx, "endorsement_replies").Put(key(u64(endorsementID), u64(replyID)), nil); err != nil {
+		return err
+	}
+	return bucket(tx, "reply_endorsement").Put(u64(replyID), u64(endorsementID))
+}
+
+func replyEndorsement(tx *bolt.Tx, replyID uint64) *outreach.Endorsement {
+	v := bucket(tx, "reply_endorsement").Get(u64(replyID))
+	if v == nil {
+		return nil
+	}
+	e, err := getEndorsement(tx, btou(v))
+	if err != nil {
+		return nil
+	}
+	return e
+}
+
+func endorsementReplies(tx *bolt.Tx, id uint64) []uint64 {
+	var out []uint64
+	prefix := u64(id)
+	c := bucket(tx, "endorsement_replies").Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out = append(out, btou(k[8:16]))
+	}
+	return out
+}
+
+// Endorsement actions, for SetEndorsementState.
+const (
+	ActionConfirm  = "confirm"
+	ActionReject   = "reject"
+	ActionWithdraw = "withdraw"
+)
+
+// transitions lists, per target state, the states it may be reached from.
+var transitions = map[string][]string{
+	outreach.EndorsementConfirmed: {outreach.EndorsementPending, outreach.EndorsementRejected},
+	outreach.EndorsementRejected:  {outreach.EndorsementPending, outreach.EndorsementConfirmed},
+	outreach.EndorsementWithdrawn: {outreach.EndorsementPending, outreach.EndorsementConfirmed},
+}
+
+var stateAction = map[string]string{
+	outreach.EndorsementConfirmed: ActionConfirm,
+	outreach.EndorsementRejected:  ActionReject,
+	outreach.EndorsementWithdrawn: ActionWithdraw,
+}
+
+// setStateTx moves e to state, audited. Confirming requires that the
+// contact has no other active endorsement in the campaign. The replies
+// that are its evidence leave the review queue when a person confirms or
+// rejects it.
+func setStateTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, state, by, note string) error {
+	if !slices.Contains(transitions[state], e.State) {
+		return outreach.Errorf(outreach.ECONFLICT, "endorsement %d is %s: it cannot be %s", e.ID, e.State, state)
+	}
+	if state == outreach.EndorsementConfirmed {
+		other, err := activeEndorsement(tx, e.ContactID, e.CampaignID, e.ID)
+		if err != nil {
+			return err
+		}
+		if other != nil {
+			return outreach.Errorf(outreach.ECONFLICT, "%s already has endorsement %d (%s) in this campaign", e.Email, other.ID, other.State)
+		}
+	}
+	detail := e.State + " -> " + state
+	if note != "" {
+		detail += ": " + note
+	}
+	e.State = state
+	e.Updated = now
+	e.By = by
+	if err := putEndorsement(tx, e); err != nil {
+		return err
+	}
+	if by != inboxUser && state != outreach.EndorsementWithdrawn {
+		for _, rid := range endorsementReplies(tx, e.ID) {
+			r, err := getReply(tx, rid)
+			if err != nil || !r.Review || r.Resolved != "" {
+				continue
+			}
+			r.Review, r.Resolved = false, by
+			if err := putReply(tx, r); err != nil {
+				return err
+			}
+		}
+	}
+	return appendAudit(tx, now, by, "endorsement."+stateAction[state], endorsementObject(e), detail)
+}
+
+// thankYouTx creates a send of the latest "thank-you" template to the
+// endorsing contact; it does nothing (and returns 0) when there is no such
+// template. A suppressed contact gets a suppressed delivery, never mail.
+func thankYouTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, mint Mint) (uint64, error) {
+	tv, ok, err := latestTemplate(bucket(tx, "templates"), "thank-you")
+	if err != nil || !ok {
+		return 0, err
+	}
+	sends := bucket(tx, "sends")
+	send := &outreach.Send{Kind: outreach.SendAuto, Name: fmt.Sprintf("thank-you for endorsement %d", e.ID), CampaignID: e.CampaignID,
+		Template: tv.Name, TemplateVersion: tv.Version, ListHeaders: false, State: outreach.SendRunning, CreatedBy: e.By, Created: now}
+	send.ID, _ = sends.NextSequence()
+	if err := enqueue(tx, now, send, []Recipient{{ContactID: e.ContactID, Email: e.Email}}, mint); err != nil {
+		return 0, err
+	}
+	finishIfDone(send, now)
+	if err := putJSON(sends, u64(send.ID), send); err != nil {
+		return 0, err
+	}
+	return send.ID, nil
+}
+
+// Endorsement returns an endorsement by id.
+func (s *Store) Endorsement(ctx context.Context, id uint64) (*outreach.Endorsement, error) {
+	var e *outreach.Endorsement
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		e, err = getEndorsement(tx, id)
+		return err
+	})
+	return e, err
+}
+
+// EndorsementReplies returns the ids of the replies that are evidence of
+// an endorsement, oldest first.
+func (s *Store) EndorsementReplies(ctx context.Context, id uint64) ([]uint64, error) {
+	var out []uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		out = endorsementReplies(tx, id)
+		return nil
+	})
+	return out, err
+}
+
+// ReplyEndorsement returns the endorsement a reply is evidence of, or nil.
+func (s *Store) ReplyEndorsement(ctx context.Context, replyID uint64) (*outreach.Endorsement, error) {
+	var e *outreach.Endorsement
+	err := s.db.View(func(tx *bolt.Tx) error {
+		e = replyEndorsement(tx, replyID)
+		return nil
+	})
+	return e, err
+}
+
+// ActiveEndorsement returns the contact's pending or confirmed endorsement
+// in a campaign, or nil.
+func (s *Store) ActiveEndorsement(ctx context.Context, contactID, campaignID uint64) (*outreach.Endorsement, error) {
+	var e *outreach.Endorsement
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		e, err = activeEndorsement(tx, contactID, campaignID, 0)
+		return err
+	})
+	return e, err
+}
+
+// EndorsementFilter selects endorsements. Zero fields match everything.
+type EndorsementFilter struct {
+	CampaignID uint64
+	ContactID  uint64
+	Country    string
+	State      string
+	// Countries, when not nil, keeps only endorsements from these
+	// countries (a scoped principal's view).
+	Countries []string
+}
+
+// Endorsements returns the matching endorsements in id order.
+func (s *Store) Endorsements(ctx context.Context, f EndorsementFilter) ([]outreach.Endorsement, error) {
+	var out []outreach.Endorsement
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := bucket(tx, "endorsements")
+		return b.ForEach(func(k, _ []byte) error {
+			var e outreach.Endorsement
+			if _, err := getJSON(b, k, &e); err != nil {
+				return err
+			}
+			if (f.CampaignID != 0 && e.CampaignID != f.CampaignID) || (f.ContactID != 0 && e.ContactID != f.ContactID) ||
+				(f.Country != "" && e.Country != f.Country) || (f.State != "" && e.State != f.State) ||
+				(f.Countries != nil && !slices.Contains(f.Countries, e.Country)) {
+				return nil
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// SetEndorsementState confirms, rejects or withdraws an endorsement
+// (state is the target state), with an audit entry naming by and note.
+// Allowed: pending or rejected -> confirmed (when the contact has no other
+// active endorsement in the campaign); pending or confirmed -> rejected or
+// withdrawn. Confirming with thankYou set creates the thank-you send; its
+// id is returned (0 otherwise).
+func (s *Store) SetEndorsementState(ctx context.Context, id uint64, state, by, note string, thankYou Mint) (*outreach.Endorsement, uint64, error) {
+	if _, ok := transitions[state]; !ok {
+		return nil, 0, outreach.FieldError("state", "%q is not confirmed, rejected or withdrawn", state)
+	}
+	var e *outreach.Endorsement
+	var sendID uint64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		now := s.now().UTC()
+		var err error
+		if e, err = getEndorsement(tx, id); err != nil {
+			return err
+		}
+		if err := setStateTx(tx, now, e, state, by, note); err != nil {
+			return err
+		}
+		if state == outreach.EndorsementConfirmed && thankYou != nil {
+			sendID, err = thankYouTx(tx, now, e, thankYou)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return e, sendID, nil
+}
+
+// AddEndorsement stores an endorsement entered by hand (Source manual) or
+// imported: e names its campaign and contact (ContactID, Email, Country,
+// Organization, PrintName) and carries its evidence. It fails with
+// ECONFLICT when the contact already has an active endorsement in the
+// campaign. A confirmed one gets a thank-you when thankYou is set; the
+// send's id is returned.
+func (s *Store) AddEndorsement(ctx context.Context, e *outreach.Endorsement, by string, thankYou Mint) (uint64, error) {
+	var sendID uint64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		now := s.now().UTC()
+		if bucket(tx, "contacts").Get(u64(e.ContactID)) == nil {
+			return notFound("contact", e.Email)
+		}
+		other, err := activeEndorsement(tx, e.ContactID, e.CampaignID, 0)
+		if err != nil {
+			return err
+		}
+		if other != nil {
+			return outreach.Errorf(outreach.ECONFLICT, "%s already has endorsement %d (%s) in this campaign", e.Email, other.ID, other.State)
+		}
+		if err := createEndorsement(tx, now, e, by); err != nil {
+			return err
+		}
+		if e.State == outreach.EndorsementConfirmed && thankYou != nil {
+			sendID, err = thankYouTx(tx, now, e, thankYou)
+		}
+		return err
+	})
+	return sendID, err
+}
+
+// ImportEndorsements stores earlier endorsements in one transaction: all
+// or nothing. A contact that already has an active endorsement in the
+// campaign is skipped (so importing a file twice adds nothing); it
+// returns how many were created and how many skipped.
+func (s *Store) ImportEndorsements(ctx context.Context, list []outreach.Endorsement, by string) (created, skipped int, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		created, skipped = 0, 0
+		now := s.now().UTC()
+		for i := range list {
+			e := list[i]
+			if bucket(tx, "contacts").Get(u64(e.ContactID)) == nil {
+				return notFound("contact", e.Email)
+			}
+			other, err := activeEndorsement(tx, e.ContactID, e.CampaignID, 0)
+			if err != nil {
+				return err
+			}
+			if other != nil {
+				skipped++
+				continue
+			}
+			if err := createEndorsement(tx, now, &e, by); err != nil {
+				return err
+			}
+			created++
+		}
+		return nil
+	})
+	return created, skipped, err
+}
