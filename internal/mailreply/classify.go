@@ -52,15 +52,19 @@ func Classify(m *Message) Result {
 	if r, ok := classifyBounce(m); ok {
 		return r
 	}
-	a := analyze(m.NewText)
 	if m.Automated != "" {
-		r := Result{Class: outreach.ClassAutoReply, Sure: true, Reason: "automated mail: " + m.Automated, Language: a.lang}
-		if weakOnly(m.Automated) && a.human() {
-			r.Sure, r.Review = false, true
-			r.Reason += "; but the text reads like a person's answer: " + a.summary()
+		r := Result{Class: outreach.ClassAutoReply, Sure: true, Reason: "automated mail: " + m.Automated}
+		if weakOnly(m.Automated) {
+			a := analyze(m.NewText)
+			r.Language = a.lang
+			if a.human() {
+				r.Sure, r.Review = false, true
+				r.Reason += "; but the text reads like a person's answer: " + a.summary()
+			}
 		}
 		return r
 	}
+	a := analyze(m.NewText)
 	if isUnsubscribeSubject(m.Subject) {
 		return Result{Class: outreach.ClassUnsubscribe, Sure: true, Reason: `subject is "unsubscribe"`, Language: a.lang}
 	}
@@ -420,34 +424,35 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 			}
 		}
 	}
-	for _, loc := range neutralRe.FindAllStringIndex(s, -1) {
+	cand := lexIndex.candidates(s)
+	for _, loc := range neutralRe.find(s, cand, -1) {
 		s = blank(s, loc[0], loc[1])
 	}
 	if isQ {
 		a.question = append(a.question, hit{kind: "question", text: clip(orig(0, len(body)))})
 	}
-	for _, loc := range withdrawRe.FindAllStringIndex(s, -1) {
+	for _, loc := range withdrawRe.find(s, cand, -1) {
 		a.withdraw = append(a.withdraw, hit{kind: "withdrawal", text: orig(loc[0], loc[1])})
 		s = blank(s, loc[0], loc[1])
 	}
-	for _, loc := range unsubRe.FindAllStringIndex(s, -1) {
+	for _, loc := range unsubRe.find(s, cand, -1) {
 		a.unsub = append(a.unsub, hit{kind: "unsubscribe", text: orig(loc[0], loc[1])})
 	}
-	for _, loc := range oooRe.FindAllStringIndex(s, -1) {
+	for _, loc := range oooRe.find(s, cand, -1) {
 		a.ooo = append(a.ooo, hit{kind: "out of office", text: orig(loc[0], loc[1])})
 	}
-	for _, loc := range condRe.FindAllStringIndex(s, -1) {
-		if isYesSi(s, loc) {
-			continue
+	for _, loc := range condRe.find(s, cand, -1) {
+		if isYesSi(s, loc) || (loc[0] > 0 && s[loc[0]-1] == '-') {
+			continue // "sí", or Portuguese "junta-se a" (not "se", if)
 		}
 		a.cond = append(a.cond, hit{kind: "condition", text: orig(loc[0], min(len(s), loc[1]+30))})
 	}
-	if verbRe.MatchString(s) {
-		for _, loc := range temporalRe.FindAllStringIndex(s, -1) {
+	if verbRe.match(s, cand) {
+		for _, loc := range temporalRe.find(s, cand, -1) {
 			a.cond = append(a.cond, hit{kind: "condition", text: orig(loc[0], min(len(s), loc[1]+30))})
 		}
 	}
-	for _, loc := range hedgeRe.FindAllStringIndex(s, -1) {
+	for _, loc := range hedgeRe.find(s, cand, -1) {
 		if toks := tokenize(s[:loc[0]], 0); len(toks) > 0 && isNegator(toks[len(toks)-1].w) {
 			continue // "no creemos que": part of a refusal, not a hedge
 		}
@@ -456,7 +461,7 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 	if inSig {
 		return
 	}
-	for _, loc := range reservationRe.FindAllStringIndex(s, -1) {
+	for _, loc := range reservationRe.find(s, cand, -1) {
 		text := orig(loc[0], loc[1])
 		if w := s[loc[0]:loc[1]]; w == "mas" && strings.ContainsRune(strings.ToLower(text), 'á') {
 			continue // Spanish "más" (more), not Portuguese "mas" (but)
@@ -466,12 +471,12 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 		a.reserve = append(a.reserve, hit{kind: "reservation", text: text})
 	}
 	negSpans := map[int]bool{}
-	for _, loc := range declineRe.FindAllStringIndex(s, -1) {
+	for _, loc := range declineRe.find(s, cand, -1) {
 		a.neg = append(a.neg, hit{kind: "refusal", text: orig(loc[0], loc[1])})
 		negSpans[loc[0]] = true
 	}
 	for _, ph := range positives {
-		for _, loc := range ph.re.FindAllStringIndex(s, -1) {
+		for _, loc := range ph.re.find(s, cand, -1) {
 			if ph.object && !objectFollows(s[loc[1]:], strings.Contains(s[loc[0]:loc[1]], "sign")) {
 				continue
 			}
@@ -500,7 +505,7 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 			}
 		}
 	}
-	for _, loc := range verbRe.FindAllStringIndex(s, -1) {
+	for _, loc := range verbRe.find(s, cand, -1) {
 		if ns := negation(s, loc[0]); ns >= 0 {
 			if !negSpans[ns] {
 				a.neg = append(a.neg, hit{kind: "negated", text: orig(ns, loc[1])})

@@ -15,7 +15,7 @@ import (
 // phrase is one positive pattern.
 type phrase struct {
 	lang string
-	re   *regexp.Regexp
+	re   *lexRe
 	// object: the verb is generic ("support", "apoyamos") and counts only
 	// when the sentence ends after it or a word about the letter, the
 	// campaign or "this" follows within five words.
@@ -26,11 +26,11 @@ type phrase struct {
 }
 
 func p(lang string, object bool, re string) phrase {
-	return phrase{lang: lang, object: object, re: regexp.MustCompile(re)}
+	return phrase{lang: lang, object: object, re: mustLex(re)}
 }
 
 func third(lang, re string) phrase {
-	return phrase{lang: lang, object: true, third: true, re: regexp.MustCompile(re)}
+	return phrase{lang: lang, object: true, third: true, re: mustLex(re)}
 }
 
 const (
@@ -126,7 +126,7 @@ var signExtras = setOf(`on up onto as behalf`)
 
 // Words that make a positive phrase about something else (a newsletter, a
 // meeting) rather than the letter.
-var offTopicRe = regexp.MustCompile(`\b(?:newsletters?|mailing list|distribution list|e-?mail list|webinars?|events?|meetings?|bulletins?|boletin|boletines|lista de (?:correo|distribucion|difusion|e-?mails?)|webinarios?|eventos?|reunion|reuniones|lettre d'information|infolettre|liste de diffusion|webinaires?|reunions?|boletim|reuniao|reunioes|conference|conferencia|workshop|taller|atelier|oficina|future|futures|futuras?|futuros?|communications|mailings|updates)\b`)
+var offTopicRe = mustLex(`\b(?:newsletters?|mailing list|distribution list|e-?mail list|webinars?|events?|meetings?|bulletins?|boletin|boletines|lista de (?:correo|distribucion|difusion|e-?mails?)|webinarios?|eventos?|reunion|reuniones|lettre d'information|infolettre|liste de diffusion|webinaires?|reunions?|boletim|reuniao|reunioes|conference|conferencia|workshop|taller|atelier|oficina|future|futures|futuras?|futuros?|communications|mailings|updates)\b`)
 
 // negators turn a following endorsement verb into a refusal.
 var negators = setOf(`not no never cannot unable neither nor none nobody nothing refuse refuses decline against
@@ -140,7 +140,7 @@ var postNegators = setOf(`pas jamais point nullement`)
 // reservationRe marks a positive answer that is hedged by a contrast or
 // limited in scope: "we would love to endorse but...", "personally",
 // "already signed".
-var reservationRe = regexp.MustCompile(`\b(?:but|however|although|though|unfortunately|regrettably|except|personally|in (?:my|a) personal capacity|not on behalf|in spirit|already|previous|last year|` +
+var reservationRe = mustLex(`\b(?:but|however|although|though|unfortunately|regrettably|except|personally|in (?:my|a) personal capacity|not on behalf|in spirit|already|previous|last year|` +
 	`pero|sin embargo|aunque|lamentablemente|desafortunadamente|excepto|salvo|a titulo personal|personalmente|ya (?:firmamos|respaldamos|nos sumamos|adherimos|lo hicimos)|anterior|el ano pasado|` +
 	`mais|cependant|toutefois|neanmoins|pourtant|malheureusement|sauf|a titre personnel|personnellement|deja|precedente|l'an dernier|l'annee derniere|` +
 	`porem|contudo|entretanto|no entanto|todavia|infelizmente|exceto|a titulo pessoal|pessoalmente|ja (?:assinamos|apoiamos|subscrevemos|aderimos)|o ano passado|no ano passado)\b`)
@@ -156,56 +156,62 @@ var clauseStarts = setOf(`we i our nous je nosotros nosotras nos nós`)
 var contrasts = setOf(`but however although though pero aunque sin embargo mais cependant toutefois pourtant mas porem contudo entretanto`)
 
 // verbRe finds endorsement verbs and nouns, to test them for negation.
-var verbRe = regexp.MustCompile(`\b(?:endors\w*|take part|taking part|co-?sign\w*|cosign\w*|sign|signs|signing|signature|support|supports|supporting|join|joining|adhere|be part|be included|be listed|add our|add us|count us in|on board|respald\w*|firm(?:ar|amos|aremos|ariamos|emos|arla|arlo|a)|suscrib\w*|sum(?:arnos|amos|aremos|ariamos|emos)|unirnos|adherir\w*|adherimos|apoy(?:ar|amos|aremos|ariamos|o|arla)|avalar|avalamos|endos\w*|adhesion|formar parte|sign(?:er|ons|erons|erions|ataire|ataires)|cosign\w*|souten\w*|soutien|appui|appuy\w*|approuv\w*|rejoindre|joindre|associer|adherer|adherons|assin\w*|subscrev\w*|ader(?:ir|imos|iremos|iriamos)|adesao|apoi(?:ar|amos|aremos|ariamos|o|a-la)|endoss\w*|juntar|juntamos|fazer parte)\b`)
+var verbRe = mustLex(`\b(?:endors\w*|take part|taking part|co-?sign\w*|cosign\w*|sign|signs|signing|signature|support|supports|supporting|join|joining|adhere|be part|be included|be listed|add our|add us|count us in|on board|respald\w*|firm(?:ar|amos|aremos|ariamos|emos|arla|arlo|a)|suscrib\w*|sum(?:arnos|amos|aremos|ariamos|emos)|unirnos|adherir\w*|adherimos|apoy(?:ar|amos|aremos|ariamos|o|arla)|avalar|avalamos|endos\w*|adhesion|formar parte|sign(?:er|ons|erons|erions|ataire|ataires)|cosign\w*|souten\w*|soutien|appui|appuy\w*|approuv\w*|rejoindre|joindre|associer|adherer|adherons|assin\w*|subscrev\w*|ader(?:ir|imos|iremos|iriamos)|adesao|apoi(?:ar|amos|aremos|ariamos|o|a-la)|endoss\w*|juntar|juntamos|fazer parte)\b`)
 
 // neutral phrases contain a negator or a condition word but mean neither.
-var neutralRe = regexp.MustCompile(`\b(?:not only|no solo|no solamente|non seulement|nao so|nao apenas|but (?:\w+ ){0,2}also|sino (?:\w+ )?tambien|mais (?:\w+ )?aussi|mas (?:\w+ )?tambem|once again|una vez mas|encore une fois|mais uma vez|` +
-	`(?:do not|don't|doesn't|does not) see (?:any|a) (?:problem|issue|reason|objection)|no reason (?:not to|why not)|nothing against|not against|` +
-	`no (?:tenemos|vemos) (?:ningun |ninguna )?(?:problema|inconveniente|objecion)|nous ne voyons pas d'inconvenient|pas d'objection|pas d'inconvenient|nao (?:vemos|temos) (?:nenhum |nenhuma )?(?:problema|objecao|inconveniente)|` +
-	`ne pouvons que|ne peut que|ne pouvons qu'|aucune objection|aucun inconvenient|sans objection|ninguna objecion|sin objecion|no hay inconveniente|nenhuma objecao|sem objecao|nao ha problema|couldn't agree more|could not agree more|` +
-	`no doubt|no problem|no problems|no hesitation|without hesitation|no question|no objection|no objections|can't wait|cannot wait|can not wait|couldn't be happier|could not be happier|don't hesitate|do not hesitate|why not|no worries|no dudamos|sin duda|no hay problema|sin problema|ningun problema|por que no|n'hesitez pas|n'hesitons pas|sans hesiter|sans doute|pas de probleme|aucun probleme|pourquoi pas|nao hesitamos|nao hesitem|sem duvida|sem problema|nenhum problema|por que nao|porque nao|` +
-	`if you need\w*|if needed|if necessary|if you have (?:any )?(?:further |other |more )?(?:questions?|queries|doubts|comments)|if there (?:is|are) anything|if possible|if any|if required|if you require|if helpful|if useful|if you want|if you wish|if you would like|if you'd like|if so|if anything else|let (?:us|me) know if|` +
-	`si (?:lo |los |las )?necesita\w*|si es necesario|si hace falta|si (?:tienen|tiene|tienes) (?:alguna |cualquier )?(?:pregunta|duda|consulta)\w*|si hay algo|si es posible|si gustan|` +
-	`s'il vous plait|s'il te plait|s'il vous plaît|si besoin|si necessaire|si vous avez (?:besoin|des questions)|si possible|` +
-	`se precisar\w*|se necessario|caso precisem|caso necessario|caso (?:tenham|tenha) (?:alguma )?(?:duvida|pergunta)\w*|se (?:tiverem|tiver) (?:alguma )?(?:duvida|pergunta)\w*|se possivel)\b`)
+var neutralRe = mustLex(words(
+	`not only|no solo|no solamente|non seulement|nao so|nao apenas|but (?:\w+ ){0,2}also|sino (?:\w+ )?tambien|mais (?:\w+ )?aussi|mas (?:\w+ )?tambem|once again|una vez mas|encore une fois|mais uma vez`,
+	`(?:do not|don't|doesn't|does not) see (?:any|a) (?:problem|issue|reason|objection)|no reason (?:not to|why not)|nothing against|not against`,
+	`no (?:tenemos|vemos) (?:ningun |ninguna )?(?:problema|inconveniente|objecion)|nous ne voyons pas d'inconvenient|pas d'objection|pas d'inconvenient|nao (?:vemos|temos) (?:nenhum |nenhuma )?(?:problema|objecao|inconveniente)`,
+	`ne pouvons que|ne peut que|ne pouvons qu'|aucune objection|aucun inconvenient|sans objection|ninguna objecion|sin objecion|no hay inconveniente|nenhuma objecao|sem objecao|nao ha problema|couldn't agree more|could not agree more`,
+	`no doubt|no problem|no problems|no hesitation|without hesitation|no question|no objection|no objections|can't wait|cannot wait|can not wait|couldn't be happier|could not be happier|don't hesitate|do not hesitate|why not|no worries|no dudamos|sin duda|no hay problema|sin problema|ningun problema|por que no|n'hesitez pas|n'hesitons pas|sans hesiter|sans doute|pas de probleme|aucun probleme|pourquoi pas|nao hesitamos|nao hesitem|sem duvida|sem problema|nenhum problema|por que nao|porque nao`,
+	`if you need\w*|if needed|if necessary|if you have (?:any )?(?:further |other |more )?(?:questions?|queries|doubts|comments)|if there (?:is|are) anything|if possible|if any|if required|if you require|if helpful|if useful|if you want|if you wish|if you would like|if you'd like|if so|if anything else|let (?:us|me) know if`,
+	`si (?:lo |los |las )?necesita\w*|si es necesario|si hace falta|si (?:tienen|tiene|tienes) (?:alguna |cualquier )?(?:pregunta|duda|consulta)\w*|si hay algo|si es posible|si gustan`,
+	`s'il vous plait|s'il te plait|s'il vous plaît|si besoin|si necessaire|si vous avez (?:besoin|des questions)|si possible`,
+	`se precisar\w*|se necessario|caso precisem|caso necessario|caso (?:tenham|tenha) (?:alguma )?(?:duvida|pergunta)\w*|se (?:tiverem|tiver) (?:alguma )?(?:duvida|pergunta)\w*|se possivel`,
+)...)
 
 // temporalRe finds "when"-like conditions; they count only in a sentence
 // that speaks of endorsing ("we will sign when the text is final"), not in
 // a description ("when domestic courts fail them").
-var temporalRe = regexp.MustCompile(`\b(?:when|whenever|once|after (?:we|our|the board|approval|consult\w*|review\w*|reading)|cuando|una vez|quand|lorsque|lorsqu'\w+|une fois|quando|assim que|logo que|depois que|apres que)\b`)
+var temporalRe = mustLex(`\b(?:when|whenever|once|after (?:we|our|the board|approval|consult\w*|review\w*|reading)|cuando|una vez|quand|lorsque|lorsqu'\w+|une fois|quando|assim que|logo que|depois que|apres que)\b`)
 
-var condRe = regexp.MustCompile(`\b(?:if|unless|provided|providing|as long as|on (?:the )?condition|subject to|conditional|conditionally|contingent|depending on|depends on|assuming|as soon as|until|were it not|had it not|` +
-	`siempre (?:y )?(?:cuando|que)|a condicion de|con la condicion|bajo la condicion|sujeto a|sujeta a|en caso de que|a menos que|salvo que|dependiendo de|depende de|una vez que|condicionad\w*|condicion de que|hasta que|` +
-	`sous reserve|a condition (?:que|de|qu')|pourvu qu\w*|a moins qu\w*|sauf si|dans la mesure ou|des que|une fois que|sous condition|moyennant|jusqu'a ce que|s'il|s'ils|si|` +
-	`desde que|contanto que|caso|com a condicao|sob (?:a )?condicao|na condicao|a menos que|salvo se|dependendo|depende de|sujeito a|ate que)\b|(?:^|[\s,;(])se (?:o|a|os|as|voce|voces|vcs|for|forem|houver|puder|puderem|incluir|incluirem|mudar|mudarem|alterar|alterarem|nao|tiver|tiverem|isso|este|esta|nosso|nossa)\b`)
+var condRe = mustLex(append(words(
+	`if|unless|provided|providing|as long as|on (?:the )?condition|subject to|conditional|conditionally|contingent|depending on|depends on|assuming|as soon as|until|were it not|had it not`,
+	`siempre (?:y )?(?:cuando|que)|a condicion de|con la condicion|bajo la condicion|sujeto a|sujeta a|en caso de que|a menos que|salvo que|dependiendo de|depende de|una vez que|condicionad\w*|condicion de que|hasta que`,
+	`sous reserve|a condition (?:que|de|qu')|pourvu qu\w*|a moins qu\w*|sauf si|dans la mesure ou|des que|une fois que|sous condition|moyennant|jusqu'a ce que|s'il|s'ils|si`,
+	`desde que|contanto que|caso|com a condicao|sob (?:a )?condicao|na condicao|a menos que|salvo se|dependendo|depende de|sujeito a|ate que`,
+), `\bse (?:o|a|os|as|voce|voces|vcs|for|forem|houver|puder|puderem|incluir|incluirem|mudar|mudarem|alterar|alterarem|nao|tiver|tiverem|isso|este|esta|nosso|nossa)\b`)...)
 
-var hedgeRe = regexp.MustCompile(`\b(?:maybe|perhaps|probably|i think|i believe|i guess|i suppose|we think we|we believe we|creo que|creemos que|supongo|je pense|je crois|nous pensons|acho que|penso que|acredito que|possibly|might|may be able|not sure|unsure|uncertain|consider|considering|think about|thinking about|discuss|discussing|consult|consulting|check with|checking with|run (?:it|this) by|get back to you|let you know|come back to you|revert|in principle|tentative|tentatively|pending|not yet|\w+n't yet|yet to|whether|need to|needs to|need more|have to (?:ask|check|discuss|consult|confirm)|approval|reviewing|look into|looking into|decide|deciding|before (?:we|signing|endorsing|committing)|more (?:information|details|time)|` +
-	`quizas?|tal vez|a lo mejor|posiblemente|probablemente|no estamos seguros|consultar\w*|consultaremos|discutir\w*|evaluar\w*|evaluaremos|analizar\w*|analizaremos|estudiar\w*|revisar\w*|les confirmaremos|les confirmo|les avisaremos|les aviso|en principio|todavia no|aun no|pendiente|mas adelante|necesitamos|antes de (?:firmar|sumarnos|adherirnos|confirmar)|decidir|aprobacion|` +
-	`peut-etre|probablement|eventuellement|possiblement|pas sur|pas surs|consulter|consultons|discuter|discutons|examiner|examinons|etudier|etudions|reviendrons|reviens vers vous|revenons vers vous|en principe|pas encore|plus tard|en attente|avant de (?:signer|nous engager|confirmer)|decider|approbation|tiendrons au courant|tiendrons informes|` +
-	`talvez|provavelmente|possivelmente|nao temos certeza|consultaremos|discutiremos|avaliar|avaliaremos|analisar|analisaremos|estudar|retornaremos|daremos retorno|em principio|ainda nao|pendente|mais tarde|antes de (?:assinar|aderir|confirmar)|aprovacao|precisamos)\b`)
+var hedgeRe = mustLex(append(words(
+	`maybe|perhaps|probably|i think|i believe|i guess|i suppose|we think we|we believe we|creo que|creemos que|supongo|je pense|je crois|nous pensons|acho que|penso que|acredito que|possibly|might|may be able|not sure|unsure|uncertain|consider|considering|think about|thinking about|discuss|discussing|consult|consulting|check with|checking with|run (?:it|this) by|get back to you|let you know|come back to you|revert|in principle|tentative|tentatively|pending|not yet|yet to|whether|need to|needs to|need more|have to (?:ask|check|discuss|consult|confirm)|approval|reviewing|look into|looking into|decide|deciding|before (?:we|signing|endorsing|committing)|more (?:information|details|time)`,
+	`quizas?|tal vez|a lo mejor|posiblemente|probablemente|no estamos seguros|consultar\w*|consultaremos|discutir\w*|evaluar\w*|evaluaremos|analizar\w*|analizaremos|estudiar\w*|revisar\w*|les confirmaremos|les confirmo|les avisaremos|les aviso|en principio|todavia no|aun no|pendiente|mas adelante|necesitamos|antes de (?:firmar|sumarnos|adherirnos|confirmar)|decidir|aprobacion`,
+	`peut-etre|probablement|eventuellement|possiblement|pas sur|pas surs|consulter|consultons|discuter|discutons|examiner|examinons|etudier|etudions|reviendrons|reviens vers vous|revenons vers vous|en principe|pas encore|plus tard|en attente|avant de (?:signer|nous engager|confirmer)|decider|approbation|tiendrons au courant|tiendrons informes`,
+	`talvez|provavelmente|possivelmente|nao temos certeza|consultaremos|discutiremos|avaliar|avaliaremos|analisar|analisaremos|estudar|retornaremos|daremos retorno|em principio|ainda nao|pendente|mais tarde|antes de (?:assinar|aderir|confirmar)|aprovacao|precisamos`,
+), `n't yet\b`)...)
 
-var declineRe = regexp.MustCompile(`^(?:not (?:at this time|this time|now|for now)|no por ahora|por ahora no|de momento no|pas pour le moment|pas cette fois|agora nao|por enquanto nao)\b|\b(?:no,? (?:thanks|thank you)|not interested|count (?:us|me) out|(?:we|i) (?:reject|oppose|object to) (?:the|this|your) (?:letter|statement|initiative|text)|we are against (?:the|this) (?:letter|statement|initiative)|` +
+var declineRe = mustLex(`^(?:not (?:at this time|this time|now|for now)|no por ahora|por ahora no|de momento no|pas pour le moment|pas cette fois|agora nao|por enquanto nao)\b|\b(?:no,? (?:thanks|thank you)|not interested|count (?:us|me) out|(?:we|i) (?:reject|oppose|object to) (?:the|this|your) (?:letter|statement|initiative|text)|we are against (?:the|this) (?:letter|statement|initiative)|` +
 	`(?:but|pero|mais|mas),? (?:no|non|nao)$|nos oponemos|estamos en contra|rejetons|nous opposons|sommes contre|rejeitamos|opomo-nos|somos contra|(?:we|i) (?:will |would |must |have to |respectfully |regretfully |unfortunately |'ll )*decline|(?:we|i)(?:'ll| will| must| have to| would rather| prefer to) pass(?: on this(?: one)?| this time)?$|not for us|we(?:'ll| will) sit this one out|` +
 	`no,? gracias|no (?:estamos|nos) interes\w*|declinamos|rechazamos|preferimos no|` +
 	`non,? merci|pas interess\w*|declinons|refusons|preferons ne pas|` +
 	`nao,? obrigad[oa]|nao (?:temos|estamos) interess\w*|recusamos|preferimos nao)\b`)
 
 // withdrawRe asks to take back an endorsement already given.
-var withdrawRe = regexp.MustCompile(`\b(?:withdraw (?:our|my) (?:endorsement|support|signature|name)|remove (?:us|me|our (?:name|organi[sz]ation|signature|endorsement|logo)|my (?:name|signature|endorsement)) from the (?:letter|list of (?:signatories|endorsers)|statement|signatories|endorsers)|remov\w* (?:o )?(?:nosso|meu) nome da carta|quiten (?:nuestro nombre|nuestra firma) de la carta|take (?:our|my) name off the (?:letter|list of (?:signatories|endorsers))|retir\w* (?:nuestra|nuestro|notre|nossa|nosso|a nossa|o nosso) (?:firma|adhesion|apoyo|respaldo|signature|soutien|assinatura|apoio|adesao|endosso|nombre|nom|nome))\b`)
+var withdrawRe = mustLex(`\b(?:withdraw (?:our|my) (?:endorsement|support|signature|name)|remove (?:us|me|our (?:name|organi[sz]ation|signature|endorsement|logo)|my (?:name|signature|endorsement)) from the (?:letter|list of (?:signatories|endorsers)|statement|signatories|endorsers)|remov\w* (?:o )?(?:nosso|meu) nome da carta|quiten (?:nuestro nombre|nuestra firma) de la carta|take (?:our|my) name off the (?:letter|list of (?:signatories|endorsers))|retir\w* (?:nuestra|nuestro|notre|nossa|nosso|a nossa|o nosso) (?:firma|adhesion|apoyo|respaldo|signature|soutien|assinatura|apoio|adesao|endosso|nombre|nom|nome))\b`)
 
-var unsubRe = regexp.MustCompile(`^(?:please )?unsubscribe(?: (?:me|us))?$|\b(?:(?:please|pls|kindly) unsubscribe|unsubscribe (?:me|us|this|my|our)|(?:want|wish|like|would like|need) to unsubscribe|how (?:do|can|could) (?:i|we) unsubscribe|remove (?:us|me)|remove (?:our|my) (?:\w+ ){0,3}from (?:your|the|this) (?:mailing |e-?mail |distribution |contact )?(?:list|lists|database)|take (?:us|me) off|stop (?:sending|emailing|e-mailing|contacting|writing)|please stop|opt(?: |-)?out|no (?:more|further) (?:e-?mails?|messages|mails?|contact)|do not (?:email|e-mail|contact|write to) (?:us|me)|don't (?:email|e-mail|contact|write to) (?:us|me)|off (?:your|the) (?:mailing |e-?mail |distribution )?list|delete (?:us|me|our|my) (?:from|address|details|email)|` +
+var unsubRe = mustLex(`^(?:please )?unsubscribe(?: (?:me|us))?$|\b(?:(?:please|pls|kindly) unsubscribe|unsubscribe (?:me|us|this|my|our)|(?:want|wish|like|would like|need) to unsubscribe|how (?:do|can|could) (?:i|we) unsubscribe|remove (?:us|me)|remove (?:our|my) (?:\w+ ){0,3}from (?:your|the|this) (?:mailing |e-?mail |distribution |contact )?(?:list|lists|database)|take (?:us|me) off|stop (?:sending|emailing|e-mailing|contacting|writing)|please stop|opt(?: |-)?out|no (?:more|further) (?:e-?mails?|messages|mails?|contact)|do not (?:email|e-mail|contact|write to) (?:us|me)|don't (?:email|e-mail|contact|write to) (?:us|me)|off (?:your|the) (?:mailing |e-?mail |distribution )?list|delete (?:us|me|our|my) (?:from|address|details|email)|` +
 	`darse de baja|dar(?:me|nos)? de baja|denme de baja|dennos de baja|den de baja|eliminen(?:me|nos)|eliminar(?:me|nos)|(?:eliminen|borren|quiten) (?:mi|nuestro|nuestra|nuestros|nuestras) (?:correo|direccion|contacto|datos|email|e-mail|correos)|borren(?:me|nos)|borrar(?:me|nos)|quiten(?:me|nos)|sacar(?:me|nos)?(?: de (?:la|su|esta|sus) lista)|saquen(?:me|nos)|quitar(?:me|nos) de (?:la|su|esta) lista|retiren (?:mi|nuestro|nuestra) (?:correo|direccion|email|e-mail|contacto)|no (?:me|nos) (?:envien|manden|escriban|contacten)|dejen de (?:enviar|escribir|mandar|contactar)|desuscribir\w*|desinscribir\w*|anular (?:la |mi |nuestra )?suscripcion|cancelar (?:la |mi |nuestra )?suscripcion|no (?:deseamos|queremos|deseo|quiero) recibir|` +
 	`desabonner|desabonnez|desabonnement|desinscrire|desinscrivez|desinscription|retirez[- ](?:nous|moi)|supprimez[- ](?:nous|moi)|ne plus recevoir|ne plus (?:m'|nous )?(?:ecrire|contacter|envoyer|solliciter)|retir\w* (?:mon|notre|nos|mes) (?:adresse|courriel|email|e-mail|contact)\w*|(?:retirez|supprimez|enlevez)[- ](?:nous|moi)|supprimer (?:mon|notre) adresse|cessez (?:de|d')|arretez (?:de|d')|ne (?:nous|me) (?:contactez|ecrivez|envoyez) plus|` +
 	`descadastr\w*|remov\w* (?:meu|nosso|o meu|o nosso|nos|me)|remova-(?:nos|me)|removam-(?:nos|me)|retirem-(?:nos|me)|retire-(?:nos|me)|nao (?:nos|me) (?:enviem|mandem|contatem|contactem|escrevam)|parem de (?:enviar|mandar|escrever)|cancelar (?:a |minha |nossa )?inscricao|nao (?:desejamos|queremos|desejo|quero) (?:mais )?receber|deixar de receber)\b|^stop$`)
 
-var oooRe = regexp.MustCompile(`\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity |sick |study )?leave|on (?:vacation|holiday|holidays)|away from (?:the office|my desk|e-?mail)|limited access to (?:e-?mail|my e-?mail)|will (?:be )?back (?:on|in the office)|return(?:ing)? to the office|automatic reply|auto-?reply|autoreply|this is an automated|do not reply to this|` +
+var oooRe = mustLex(`\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity |sick |study )?leave|on (?:vacation|holiday|holidays)|away from (?:the office|my desk|e-?mail)|limited access to (?:e-?mail|my e-?mail)|will (?:be )?back (?:on|in the office)|return(?:ing)? to the office|automatic reply|auto-?reply|autoreply|this is an automated|do not reply to this|` +
 	`fuera de la oficina|de vacaciones|ausente (?:de la oficina|hasta)|estare (?:de regreso|fuera)|respuesta automatica|mensaje automatico|` +
 	`absente? (?:du bureau|jusqu)|en conge|en vacances|hors du bureau|de retour le|reponse automatique|message automatique|` +
 	`fora do escritorio|de ferias|ausente ate|estarei (?:de volta|fora)|resposta automatica|mensagem automatica)\b`)
 
 var autoSubjectRe = regexp.MustCompile(`^(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response|respuesta|reponse|resposta)|autoreply|out of (?:the )?office|ooo\b|respuesta automatica|reponse automatique|resposta automatica|absence|abwesenheit|fuera de la oficina|ausencia|ausente|away from|vacation|on leave|absent|de vacaciones|en conge|de ferias|automatische antwort)`)
 
-var questionAboutRe = regexp.MustCompile(`\b(?:what does .{0,40}mean|what do you mean|que significa|qu'est-ce que|que signifie|o que significa|what is expected|what would (?:it|this|that) (?:mean|involve|entail))\b`)
+var questionAboutRe = mustLex(`\b(?:what does .{0,40}mean|what do you mean|que significa|qu'est-ce que|que signifie|o que significa|what is expected|what would (?:it|this|that) (?:mean|involve|entail))\b`)
 
 // yesWords answer an endorsement request on their own.
 var yesWords = setOf(`yes|yes please|yes of course|yes absolutely|yes indeed|yes definitely|yes certainly|yes sure|yes we do|yes we will|yes we can|yes we agree|yes we would|yes yes|yep|yeah|sure|absolutely|definitely|of course|certainly|agreed|` +
@@ -230,6 +236,15 @@ var langWords = map[string]map[string]bool{
 	"es": setOf(`el los las y nos nuestra nuestro gracias sy muy estamos somos esta este con una saludos hola tambien claro firmar sumamos pueden podemos baja asociacion respalda respaldamos`),
 	"fr": setOf(`le les des et nous notre vous est une oui merci cette avec sommes bonjour cordialement pour au aux lettre signer je non pas`),
 	"pt": setOf(`o os nossa nosso obrigado obrigada sim nao muito e uma com estamos somos voce voces tambem ola em ao do da dos das atenciosamente carta assinar podem assinamos descadastrar associacao organizacao apoia apoiamos direcao`),
+}
+
+// words wraps each alternation of whole words in \b(?:...)\b.
+func words(alternations ...string) []string {
+	out := make([]string, len(alternations))
+	for i, a := range alternations {
+		out[i] = `\b(?:` + a + `)\b`
+	}
+	return out
 }
 
 func setOf(words string) map[string]bool {

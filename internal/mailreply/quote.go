@@ -116,11 +116,22 @@ func attribution(lines []string) int {
 		if len(joined) > 400 {
 			return 0
 		}
-		if attributionRe.MatchString(joined) {
+		if attributionCue(joined) && attributionRe.MatchString(joined) {
 			return n
 		}
 	}
 	return 0
+}
+
+// attributionCue is a cheap test that s may be an attribution line.
+func attributionCue(s string) bool {
+	l := strings.ToLower(s)
+	for _, w := range []string{"wrote", "escribi", "crit", "escreveu", "schrieb", "scritto", "schreef", ">:", "> :"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // nextQuoted reports whether the first non-blank line is quoted.
