@@ -26,6 +26,8 @@ type Service struct {
 	Outbox Outbox
 	// Tokens checks reply and unsubscribe tokens.
 	Tokens TokenParser
+	// TemplateSource is where template reloads read (templates.go).
+	TemplateSource TemplateSource
 }
 
 // New returns a Service over st.
