@@ -55,6 +55,12 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/waves/{id}", viewer, s.getWave},
 		{"POST /api/v1/waves/{id}/{action}", coordinator, s.waveAction},
 
+		{"GET /api/v1/templates", viewer, s.listTemplates},
+		{"POST /api/v1/templates/reload", coordinator, s.reloadTemplates},
+		{"GET /api/v1/templates/{name}", viewer, s.getTemplate},
+		{"PUT /api/v1/templates/{name}", coordinator, s.editTemplate},
+		{"GET /api/v1/templates/{name}/render", viewer, s.renderTemplate},
+
 		{"GET /api/v1/log", viewer, s.deliveryLog},
 		{"GET /api/v1/log/export", viewer, s.deliveryLogCSV},
 		{"GET /api/v1/devmail/messages", viewer, s.capturedMail},
