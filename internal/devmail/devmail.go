@@ -115,6 +115,7 @@ type Server struct {
 	life    sync.Mutex // serialises Start, Stop, Restart and Close
 	addr    string
 	srv     *smtp.Server
+	ln      net.Listener
 	served  chan struct{} // closed when the current Serve returns
 	closed  bool
 	running bool
@@ -124,6 +125,7 @@ type Server struct {
 	next     int // ring index of the next message to write
 	count    int
 	conns    int
+	open     int
 	perRcpt  map[string]int
 	attempts map[attemptKey]int
 	waiters  int
@@ -221,6 +223,7 @@ func (s *Server) listen(ctx context.Context, addr string) error {
 	}()
 	s.addr = l.Addr().String()
 	s.srv = srv
+	s.ln = l
 	s.served = served
 	s.running = true
 	return nil
@@ -248,6 +251,9 @@ func (s *Server) stop() {
 		return
 	}
 	_ = s.srv.Close()
+	// go-smtp registers the listener inside Serve: a Close that comes first
+	// misses it.
+	_ = s.ln.Close()
 	<-s.served
 	s.running = false
 }
@@ -315,6 +321,14 @@ func (s *Server) Connections() int {
 	return s.conns
 }
 
+// Open returns the number of SMTP sessions open now (connections that
+// greeted and have not closed).
+func (s *Server) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open
+}
+
 // Wait blocks until Count() >= n or ctx is done, returning ctx's error then.
 func (s *Server) Wait(ctx context.Context, n int) error {
 	for {
@@ -377,6 +391,12 @@ func (s *Server) accept(from string, to []string, raw []byte, subject string) in
 func (s *Server) newConn() {
 	s.mu.Lock()
 	s.conns++
+	s.mu.Unlock()
+}
+
+func (s *Server) sessionOpened(delta int) {
+	s.mu.Lock()
+	s.open += delta
 	s.mu.Unlock()
 }
 

@@ -112,6 +112,25 @@ func TestAcceptAndKeep(t *testing.T) {
 	if got := s.Connections(); got != 1 {
 		t.Errorf("Connections() = %d; want 1", got)
 	}
+	if got := s.Open(); got != 1 {
+		t.Errorf("Open() = %d; want 1", got)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return s.Open() == 0 })
+}
+
+// waitFor polls cond until it holds, failing the test after 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func TestRing(t *testing.T) {
@@ -247,8 +266,8 @@ func TestStartTLS(t *testing.T) {
 	if err := send(c, "a@example.org", "b@example.net", message("x")); err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	if s.Connections() != 1 {
-		t.Errorf("Connections() = %d; want 1", s.Connections())
+	if s.Connections() != 1 || s.Open() != 1 {
+		t.Errorf("Connections() = %d, Open() = %d; want 1, 1", s.Connections(), s.Open())
 	}
 	// go-smtp shakes hands lazily, at the first command after STARTTLS.
 	c2, err := smtp.DialStartTLS(s.Addr(), &tls.Config{ServerName: "127.0.0.1"})

@@ -22,6 +22,7 @@ func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	if _, isTLS := c.TLSConnectionState(); !isTLS || b.s.o.ImplicitTLS {
 		b.s.newConn()
 	}
+	b.s.sessionOpened(1)
 	sess := &session{s: b.s, conn: c}
 	if b.s.o.Username != "" {
 		return &authSession{sess}, nil
@@ -108,7 +109,10 @@ func (ss *session) Reset() {
 	ss.to = nil
 }
 
-func (ss *session) Logout() error { return nil }
+func (ss *session) Logout() error {
+	ss.s.sessionOpened(-1)
+	return nil
+}
 
 // authSession is a session that requires AUTH PLAIN before MAIL.
 type authSession struct{ *session }
