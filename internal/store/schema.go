@@ -15,6 +15,8 @@ package store
 //	tokens               token id -> JSON outreach.Token with its SHA-256 hash
 //	templates            name|0x00|version -> JSON templateVersion (files, author, time)
 //	waves                id -> JSON outreach.Wave
+//	wave_runs            wave id|send id -> JSON store.WaveRun: the slot a run was scheduled for
+//	                     and the contacts its snapshot left out, by reason
 //	sends                id -> JSON outreach.Send
 //	deliveries           id -> JSON outreach.Delivery
 //	deliveries_by_send   send id|contact id -> delivery id (one delivery per send and contact)
@@ -50,4 +52,5 @@ var buckets = []string{
 	"log", "log_by_wave", "log_by_wave_status", "log_by_status", "log_by_email", "replies", "replies_by_msgid",
 	"mailboxes", "endorsements", "letters", "letter_sends", "audit",
 	"review", "soft_bounces", "endorsements_by_contact", "endorsement_replies", "reply_endorsement",
+	"wave_runs",
 }
