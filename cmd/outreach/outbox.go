@@ -8,7 +8,7 @@ import (
 
 	"github.com/outreach-coalition/outreach/internal/devmail"
 	"github.com/outreach-coalition/outreach/internal/outbox"
-	"github.com/outreach-coalition/outreach/internal/render"
+	"github.com/outreach-coalition/outreach/internal/service"
 	"github.com/outreach-coalition/outreach/internal/smtpout"
 	"github.com/outreach-coalition/outreach/templates"
 )
@@ -25,29 +25,14 @@ func mailTemplates(dir string) (fs.FS, string) {
 	return sub, "embedded templates"
 }
 
-// loadTemplates parses and validates the templates and stores each as a
-// new version when it changed, so waves can pin what they were checked
-// against.
-func (d *daemon) loadTemplates(ctx context.Context) (*render.Set, error) {
-	fsys, where := mailTemplates(d.cfg.TemplatesDir)
-	set, err := render.Load(fsys)
-	if err != nil {
-		return nil, fmt.Errorf("templates (%s):\n%w", where, err)
-	}
-	for _, name := range set.Names() {
-		v, created, err := d.store.SaveTemplate(ctx, name, set.Files(name), "system")
-		if err != nil {
-			return nil, err
-		}
-		if created {
-			d.log.Info("template version stored", "template", name, "version", v, "from", where)
-		}
-	}
-	return set, nil
-}
-
+// startTemplates loads the templates once, failing the start on any
+// problem, and stores each changed template as a new version so waves can
+// pin what they were checked against. Reloads: SIGHUP (reload.go) and
+// POST /api/v1/templates/reload.
 func startTemplates(d *daemon) error {
-	_, err := d.loadTemplates(context.Background())
+	fsys, where := mailTemplates(d.cfg.TemplatesDir)
+	d.svc.TemplateSource = service.TemplateSource{FS: fsys, Name: where}
+	_, err := d.svc.LoadTemplates(context.Background())
 	return err
 }
 
