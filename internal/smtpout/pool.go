@@ -59,7 +59,9 @@ type Pool struct {
 	opts  []gomail.Option
 	tls   *tls.Config
 	slots chan struct{} // a token per connection in use
-	rate  *rate.Limiter // nil: unlimited
+	// idleLimit is the constant idleLimit, except in tests.
+	idleLimit time.Duration
+	rate      *rate.Limiter // nil: unlimited
 
 	mu       sync.Mutex
 	idle     []*conn // most recently used last
@@ -117,12 +119,13 @@ func New(cfg Config, log *slog.Logger) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{
-		cfg:     cfg,
-		ep:      &ep,
-		log:     log.With("component", "smtpout", "server", ep.String()),
-		tls:     tc,
-		slots:   make(chan struct{}, cfg.Connections),
-		domains: make(map[string]*rate.Limiter),
+		cfg:       cfg,
+		ep:        &ep,
+		log:       log.With("component", "smtpout", "server", ep.String()),
+		tls:       tc,
+		slots:     make(chan struct{}, cfg.Connections),
+		idleLimit: idleLimit,
+		domains:   make(map[string]*rate.Limiter),
 	}
 	if cfg.Rate > 0 {
 		p.rate = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
@@ -190,6 +193,8 @@ func tlsConfig(host, caFile string) (*tls.Config, error) {
 //
 // RSET is sent only after a rejected MAIL, RCPT or DATA command; NOOP never.
 // m is written once; Send must not be called with the same m concurrently.
+// m should carry its own Message-ID (SetMessageIDWithValue), which replies
+// will quote; otherwise go-mail makes one up from the local host name.
 func (p *Pool) Send(ctx context.Context, m *gomail.Msg, rcpt string) Result {
 	start := time.Now()
 	r := p.send(ctx, m, rcpt)
@@ -210,6 +215,10 @@ func (p *Pool) send(ctx context.Context, m *gomail.Msg, rcpt string) Result {
 	defer p.inflight.Done()
 	if err := ctx.Err(); err != nil {
 		return Result{Outcome: Temporary, Step: StepConnect, Err: err, Response: err.Error()}
+	}
+	if m == nil {
+		err := errors.New("no message")
+		return Result{Outcome: Permanent, Step: StepMail, Err: err, Response: err.Error()}
 	}
 
 	from, err := m.GetSender(false)
@@ -313,7 +322,7 @@ func (p *Pool) take(ctx context.Context) (*conn, error) {
 	for len(p.idle) > 0 && c == nil {
 		last := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(last.lastUsed) > idleLimit {
+		if now.Sub(last.lastUsed) > p.idleLimit {
 			stale = append(stale, last)
 			continue
 		}
@@ -321,7 +330,7 @@ func (p *Pool) take(ctx context.Context) (*conn, error) {
 	}
 	p.mu.Unlock()
 	for _, s := range stale {
-		p.quit(s)
+		p.discard(s)
 	}
 	if c != nil {
 		return c, nil

@@ -150,6 +150,9 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("Send to %q = %+v; want permanent at rcpt", rcpt, r)
 		}
 	}
+	if r := p.Send(t.Context(), nil, "a@example.net"); r.Outcome != Permanent {
+		t.Errorf("Send(nil) = %+v; want permanent", r)
+	}
 	m := gomail.NewMsg()
 	_ = m.To("a@example.net")
 	if r := p.Send(t.Context(), m, "a@example.net"); r.Outcome != Permanent || r.Step != StepMail {
@@ -358,6 +361,18 @@ func TestIdleServerClose(t *testing.T) {
 	if srv.CountFor("b@example.net") != 1 {
 		t.Errorf("b@ got %d copies; want 1", srv.CountFor("b@example.net"))
 	}
+}
+
+func TestIdleLimit(t *testing.T) {
+	srv := startDevmail(t, devmail.Options{})
+	p := newPool(t, Config{Endpoint: endpointOf(t, srv, NoTLS), Connections: 1})
+	p.idleLimit = time.Nanosecond
+	wantSent(t, send(t, p, "a@example.net"))
+	wantSent(t, send(t, p, "b@example.net"))
+	if n := srv.Connections(); n != 2 {
+		t.Errorf("Connections() = %d; want 2: a connection idle too long is not reused", n)
+	}
+	waitFor(t, "the idle connection closed", func() bool { return srv.Open() == 1 })
 }
 
 func TestServerDown(t *testing.T) {
