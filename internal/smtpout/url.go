@@ -102,7 +102,7 @@ func ParseURL(raw string) (*Endpoint, error) {
 	if u.Opaque != "" {
 		return nil, outreach.FieldError(urlKey, "must start with %s://", u.Scheme)
 	}
-	if u.Path != "" && u.Path != "/" || u.Fragment != "" {
+	if (u.Path != "" && u.Path != "/") || u.Fragment != "" {
 		return nil, outreach.FieldError(urlKey, "must not have a path or fragment (a '/' or '#' in the password must be percent-encoded)")
 	}
 	e.Host = u.Hostname()
