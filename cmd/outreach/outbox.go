@@ -73,6 +73,7 @@ func startOutbox(d *daemon) error {
 		MaxAge: cfg.Outbox.MaxAge.Duration, RetryBase: cfg.Outbox.RetryBase.Duration, Resend: cfg.Outbox.AfterCrash == "resend",
 		PublicURL: d.publicURL, ProbeInterval: cfg.Outbox.ProbeInterval.Duration, PauseAfter: cfg.Outbox.PauseAfter,
 	}, d.store, pool, tokens, d.log.With("component", "outbox"), nil)
+	eng.OnResult = d.metrics.ObserveAttempt
 	d.svc.Outbox = eng
 	d.svc.Tokens = tokens
 	d.outbox = eng

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/outreach-coalition/outreach/internal/config"
+	"github.com/outreach-coalition/outreach/internal/metrics"
 	"github.com/outreach-coalition/outreach/internal/outbox"
 	"github.com/outreach-coalition/outreach/internal/outreach"
 	"github.com/outreach-coalition/outreach/internal/service"
@@ -89,13 +90,14 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // daemon is everything serve starts, for the parts that are added by
 // other capabilities.
 type daemon struct {
-	cfg    config.Config
-	log    *slog.Logger
-	store  *store.Store
-	svc    *service.Service
-	secret []byte
-	web    *web.Server
-	outbox *outbox.Engine
+	cfg     config.Config
+	log     *slog.Logger
+	store   *store.Store
+	svc     *service.Service
+	secret  []byte
+	web     *web.Server
+	outbox  *outbox.Engine
+	metrics *metrics.Metrics
 	// httpAddr is the API's listen address; publicURL the base of links.
 	httpAddr, publicURL string
 	// notices are printed at start and in every status output.
@@ -149,6 +151,7 @@ func (c *cli) serve(ctx context.Context, f serveFlags) error {
 		log.Warn("http.public_url is not set: unsubscribe links point at the listen address and only work on this machine", "url", d.publicURL)
 	}
 	d.web = &web.Server{Svc: d.svc, Auth: st, Log: log.With("component", "http")}
+	startMetrics(d)
 	for _, hook := range daemonHooks {
 		if err := hook(d); err != nil {
 			return err

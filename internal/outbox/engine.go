@@ -9,9 +9,9 @@
 // leave at most the claimed-but-unrecorded deliveries in state sending;
 // at the next start they are sent again and marked uncertain (or held,
 // with outbox.after_crash = hold). The messages that may reach a recipient
-// twice are those the server accepted in the last commit window plus
-// those in the workers' hands: at most Connections + what the server
-// accepts in one window.
+// twice are those the server accepted whose answer was not yet committed:
+// never more than InFlight (default 4 per connection), the bound on
+// deliveries claimed but not yet recorded.
 //
 // Retries: a temporary failure (4xx, network error, timeout) is retried
 // after RetryBase·2^(attempt-1), times a random factor in [0.5, 1.5),
@@ -47,7 +47,8 @@ type Sender interface {
 // Config tunes the engine; zero values get the defaults in New.
 type Config struct {
 	Connections   int           // workers, one per SMTP connection (default 4)
-	Batch         int           // deliveries claimed per transaction (default 8 per connection, at most 256)
+	InFlight      int           // deliveries claimed but not yet recorded, at most (default 4 per connection, at least 8)
+	Batch         int           // deliveries claimed per transaction (default InFlight/2)
 	CommitWindow  time.Duration // results grouped into one commit (default 2ms)
 	MaxAttempts   int           // default 8
 	MaxAge        time.Duration // default 72h
@@ -85,8 +86,11 @@ func New(cfg Config, st *store.Store, sender Sender, tokens *Tokens, log *slog.L
 	if cfg.Connections <= 0 {
 		cfg.Connections = 4
 	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = min(8*cfg.Connections, 256)
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = max(4*cfg.Connections, 8)
+	}
+	if cfg.Batch <= 0 || cfg.Batch > cfg.InFlight {
+		cfg.Batch = max(cfg.InFlight/2, 1)
 	}
 	if cfg.CommitWindow <= 0 {
 		cfg.CommitWindow = 2 * time.Millisecond
@@ -153,9 +157,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.log.Warn("deliveries were in flight when the daemon stopped: marked uncertain", "count", n, "resend", e.cfg.Resend)
 	}
 	jobs := make(chan job)
-	results := make(chan store.Result, e.cfg.Batch*2)
-	// slots bounds the deliveries claimed but not yet recorded.
-	slots := make(chan struct{}, e.cfg.Batch*2)
+	results := make(chan store.Result, e.cfg.InFlight)
+	// slots bounds the deliveries claimed but not yet recorded, and so the
+	// messages a crash can leave accepted by the server but unrecorded.
+	slots := make(chan struct{}, e.cfg.InFlight)
 	var workers sync.WaitGroup
 	for i := 0; i < e.cfg.Connections; i++ {
 		workers.Add(1)

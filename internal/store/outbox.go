@@ -479,3 +479,13 @@ func (s *Store) ContactDeliveries(ctx context.Context, contactID uint64) ([]outr
 	})
 	return out, err
 }
+
+// QueueDepth returns how many deliveries are queued or waiting for a retry.
+func (s *Store) QueueDepth() int {
+	n := 0
+	s.db.View(func(tx *bolt.Tx) error {
+		n = bucket(tx, "queue").Stats().KeyN
+		return nil
+	})
+	return n
+}
