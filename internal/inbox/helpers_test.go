@@ -34,6 +34,7 @@ const (
 type fakeOutbox struct {
 	tokens *outbox.Tokens
 	kicks  atomic.Int32
+	onKick func(n int32) // called with the count after each kick
 }
 
 func (o *fakeOutbox) Mint(c *outreach.Campaign) store.Mint {
@@ -43,7 +44,12 @@ func (o *fakeOutbox) Mint(c *outreach.Campaign) store.Mint {
 	}
 }
 
-func (o *fakeOutbox) Kick() { o.kicks.Add(1) }
+func (o *fakeOutbox) Kick() {
+	n := o.kicks.Add(1)
+	if o.onKick != nil {
+		o.onKick(n)
+	}
+}
 
 // fixture is a store with a campaign, contacts, templates and sends, and an
 // inbox over it.
