@@ -37,7 +37,7 @@ firmante|firmantes|signatario|signatarios|adherente|adherentes|organizacion firm
 var possessives = setOf(`our my us we your nuestra nuestro nuestros mi notre nos mon ma nosso nossa meu minha`)
 
 // PrintName returns the name a reply asks to be printed under on the
-// letter, when its new text names one ("please list us as X", "sign as X",
+// letter, when its new text (its first 8 KiB, as for Classify) names one ("please list us as X", "sign as X",
 // "firmar como X", "signer au nom de X", "assinar como X"). ok is false
 // when no such request is found or what follows the request is not a name
 // (a role word such as "signatory", a pronoun, an address, a link).
@@ -46,6 +46,9 @@ func PrintName(m *Message) (name string, ok bool) {
 		return "", false
 	}
 	text := m.NewText
+	if len(text) > maxAnalysed {
+		text = text[:maxAnalysed]
+	}
 	for _, loc := range printNameCueRe.FindAllStringIndex(text, -1) {
 		rest := text[loc[1]:]
 		line, after, _ := strings.Cut(rest, "\n")

@@ -34,8 +34,8 @@ var separatorRe = regexp.MustCompile(`(?i)^\s*(?:` +
 // The first field of an Outlook-style header block ("From: ...") and the
 // fields that follow it ("Sent:", "To:", "Subject:", ...), localised.
 var (
-	fromFieldRe  = regexp.MustCompile(`(?i)^\s*\**\s*(?:from|de|von|da|van|från)\s*\**\s*:\s*\**\s*\S`)
-	otherFieldRe = regexp.MustCompile(`(?i)^\s*\**\s*(?:sent|date|to|cc|subject|enviado(?: el)?|enviada(?: em)?|fecha|para|asunto|envoyé|date|à|a|objet|data|assunto|gesendet|an|betreff|datum|inviato|oggetto)\s*\**\s*:`)
+	fromFields  = setOf(`from de von da van från`)
+	otherFields = setOf(`sent|date|to|cc|subject|enviado|enviado el|enviada|enviada em|fecha|para|asunto|envoyé|à|a|objet|data|assunto|gesendet|an|betreff|datum|inviato|oggetto`)
 	ruleRe       = regexp.MustCompile(`^\s*(?:_{5,}|-{5,}|={5,})\s*$`)
 	mobileSigRe  = regexp.MustCompile(`(?i)^\s*(?:sent from my |sent from mail for |get outlook for |enviado desde mi |enviado desde |envoyé de mon |envoyé depuis |enviado do meu |enviado a partir do |von meinem .* gesendet|obtener outlook para |télécharger outlook pour |baixe o outlook para )`)
 )
@@ -55,10 +55,10 @@ func newText(text string) string {
 		if strings.TrimRight(line, " \t") == "--" {
 			break
 		}
-		if separatorRe.MatchString(line) {
+		if len(line) <= maxMarkerLine && separatorRe.MatchString(line) {
 			break
 		}
-		if fromFieldRe.MatchString(line) && headerBlock(lines[i+1:]) {
+		if key, val := headerField(line); fromFields[key] && val != "" && headerBlock(lines[i+1:]) {
 			if n := len(keep); n > 0 && ruleRe.MatchString(keep[n-1]) {
 				keep = keep[:n-1]
 			}
@@ -71,7 +71,7 @@ func newText(text string) string {
 			}
 			break
 		}
-		if mobileSigRe.MatchString(line) {
+		if len(line) <= maxMarkerLine && mobileSigRe.MatchString(line) {
 			continue
 		}
 		keep = append(keep, line)
@@ -82,6 +82,25 @@ func newText(text string) string {
 	return tidy(strings.Join(keep, "\n"))
 }
 
+// maxMarkerLine is the longest line tested as a separator or a mobile
+// signature; those are short.
+const maxMarkerLine = 120
+
+// headerField splits a quoted header line such as "From: X", "*De :* X" or
+// "Envoyé : lundi" into its lower-cased key and its value. key is "" when
+// the line is not one.
+func headerField(line string) (key, value string) {
+	i := strings.IndexByte(line, ':')
+	if i <= 0 || i > 24 {
+		return "", ""
+	}
+	key = strings.ToLower(strings.Trim(line[:i], " \t*\u00a0"))
+	if strings.ContainsAny(key, "*:") {
+		return "", ""
+	}
+	return key, strings.Trim(line[i+1:], " \t*")
+}
+
 // headerBlock reports whether the lines after a "From:" line hold at least
 // two more header fields within the next five lines.
 func headerBlock(next []string) bool {
@@ -90,7 +109,7 @@ func headerBlock(next []string) bool {
 		if i >= 5 {
 			break
 		}
-		if otherFieldRe.MatchString(l) {
+		if key, _ := headerField(l); otherFields[key] {
 			n++
 		}
 	}
