@@ -36,8 +36,8 @@ var separatorRe = regexp.MustCompile(`(?i)^\s*(?:` +
 var (
 	fromFields  = setOf(`from de von da van från`)
 	otherFields = setOf(`sent|date|to|cc|subject|enviado|enviado el|enviada|enviada em|fecha|para|asunto|envoyé|à|a|objet|data|assunto|gesendet|an|betreff|datum|inviato|oggetto`)
-	ruleRe       = regexp.MustCompile(`^\s*(?:_{5,}|-{5,}|={5,})\s*$`)
-	mobileSigRe  = regexp.MustCompile(`(?i)^\s*(?:sent from my |sent from mail for |get outlook for |enviado desde mi |enviado desde |envoyé de mon |envoyé depuis |enviado do meu |enviado a partir do |von meinem .* gesendet|obtener outlook para |télécharger outlook pour |baixe o outlook para )`)
+	ruleRe      = regexp.MustCompile(`^\s*(?:_{5,}|-{5,}|={5,})\s*$`)
+	mobileSigRe = regexp.MustCompile(`(?i)^\s*(?:sent from my |sent from mail for |get outlook for |enviado desde mi |enviado desde |envoyé de mon |envoyé depuis |enviado do meu |enviado a partir do |von meinem .* gesendet|obtener outlook para |télécharger outlook pour |baixe o outlook para )`)
 )
 
 // newText returns the reply's own text: text without quoted lines and
