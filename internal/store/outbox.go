@@ -15,6 +15,7 @@ type Recipient struct {
 	ContactID uint64
 	Email     string
 	NotBefore time.Time // zero: as soon as possible
+	Roster    []string  // letters: the roster as sent, kept with the delivery
 }
 
 // Mint gives a new delivery its reply token and Message-ID from its id.
@@ -57,7 +58,7 @@ func enqueue(tx *bolt.Tx, now time.Time, send *outreach.Send, rcpts []Recipient,
 		token, msgid := mint(id)
 		d := outreach.Delivery{ID: id, SendID: send.ID, WaveID: send.WaveID, CampaignID: send.CampaignID, ContactID: r.ContactID,
 			Email: r.Email, Template: send.Template, State: outreach.DeliveryQueued, NotBefore: r.NotBefore,
-			MessageID: msgid, Token: token, Created: now, Updated: now}
+			MessageID: msgid, Token: token, Roster: r.Roster, Created: now, Updated: now}
 		if v := contacts.Get(u64(r.ContactID)); v == nil || decodeContact(v, &c, true) != nil || !c.Sendable() || isSuppressed(tx, r.Email) {
 			d.State = outreach.DeliverySuppressed
 			d.LastError = "suppressed, unsubscribed or bounced: not sent"
