@@ -275,6 +275,7 @@ func TestPrintName(t *testing.T) {
 		{"We endorse on behalf of the Zambia ESCR Platform.", "Zambia ESCR Platform"},
 		{"Please list us as:\nRed de Mujeres Rurales", "Red de Mujeres Rurales"},
 		{"The name to print is Justice Now (JN).", "Justice Now (JN)"},
+		{"We would like our name to \nappear as Nordic Network for ESCR.", "Nordic Network for ESCR"},
 		{"Nos sumamos. Pueden firmar como Fundación Derechos Ya.", "Fundación Derechos Ya"},
 		{"Respaldamos. Firmamos en nombre de la Asociación Vivienda Digna.", "Asociación Vivienda Digna"},
 		{"Oui, vous pouvez signer au nom de l'Association Droits et Dignité.", "Association Droits et Dignité"},

@@ -13,7 +13,7 @@ import (
 var printNameCueRe = regexp.MustCompile(`(?i)(?:` +
 	`\b(?:please\s+)?(?:list|add|include|name|credit|print|record|mention|show|put|sign|register)\s+(?:us|our\s+(?:organi[sz]ation|name|group|association|ngo|network|foundation|signature)|it)?\s*(?:as|under(?:\s+the\s+name)?)\s*:?\s*` +
 	`|\b(?:sign(?:ing|ed)?|endors(?:e|ing)|co-?sign(?:ing)?)\s+(?:it\s+|this\s+|the\s+letter\s+)?on\s+behalf\s+of\s+` +
-	`|\bour\s+name\s+(?:should|must|can|will)\s+(?:appear|read|be(?:\s+(?:listed|printed|shown|written))?)\s+as\s*:?\s*` +
+	`|\bour\s+name\s+(?:should|must|can|will|to)\s+(?:appear|read|be(?:\s+(?:listed|printed|shown|written))?)\s+as\s*:?\s*` +
 	`|\b(?:the\s+)?name\s+(?:to\s+(?:print|use|list|appear)|for\s+the\s+(?:letter|list))\s*(?:is|:)\s*:?\s*` +
 	`|\b(?:firmar|firmamos|firmen|firma|incluir(?:nos)?|incl[uú]yan(?:nos)?|agr[eé]guen(?:nos)?|agregar(?:nos)?|listar(?:nos)?|aparecer|figurar|p[oó]ngan(?:nos)?|nombrar(?:nos)?)\s+(?:a\s+nuestra\s+organizaci[oó]n\s+)?como\s*:?\s*` +
 	`|\b(?:firmamos|firmar|firma|respaldamos|nos\s+sumamos|adherimos)\s+(?:en|a)\s+nombre\s+de\s+` +
