@@ -43,7 +43,9 @@ package store
 //	endorsement_replies  endorsement id|reply id -> nil: the replies that are its evidence
 //	reply_endorsement    reply id -> endorsement id
 //	letters              id -> JSON outreach.Letter
-//	letter_sends         letter id|country -> JSON []outreach.LetterSend
+//	letter_sends         letter id|country -> JSON store.LetterCountry: when a readiness rule
+//	                     prepared the country's letter, who approved it, and its sends
+//	                     ([]outreach.LetterSend, each with the roster frozen at send time)
 //	audit                time (unix ns)|seq -> JSON audit entry (append-only)
 var buckets = []string{
 	"meta", "campaigns", "contacts", "contacts_by_email", "suppressions", "segments",
