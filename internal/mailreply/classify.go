@@ -254,6 +254,10 @@ const maxAnalysed = 8 << 10
 
 var nonWordRe = regexp.MustCompile(`[^\p{L}\p{N}' ]+`)
 
+// postscriptRe starts a postscript, which is part of the answer even
+// below the signature.
+var postscriptRe = regexp.MustCompile(`(?i)^(?:p\.\s?s\.?|ps\b|n\.\s?b\.?|nb\b|obs\.?:|post-?scriptum)`)
+
 // answerSepRe separates a one-word answer from a name on the same line:
 // "YES - Kenya Human Rights Commission", "Sí: Fundación Derechos Ya".
 var answerSepRe = regexp.MustCompile(`\s+[-–—]\s+|\s*:\s+`)
@@ -303,13 +307,15 @@ func analyze(text string) *analysis {
 		a.bareNo = noWords[key]
 	}
 	a.tailClean = true
-	for _, l := range content[firstIdx+1:] {
-		if l == "" {
+	for _, para := range paragraphs(content[firstIdx+1:]) {
+		if disclaimerRe.MatchString(strings.Join(para, " ")) {
 			continue
 		}
-		a.tailLines++
-		if !signatureLike(l) {
-			a.tailClean = false
+		for _, l := range para {
+			a.tailLines++
+			if !signatureLike(l) {
+				a.tailClean = false
+			}
 		}
 	}
 	for _, l := range sig {
@@ -320,10 +326,14 @@ func analyze(text string) *analysis {
 
 	counts := map[string]int{}
 	for _, para := range paragraphs(content) {
-		a.paragraph(para, false, counts)
+		if text := strings.Join(para, " "); !disclaimerRe.MatchString(text) {
+			a.paragraph(text, false, counts)
+		}
 	}
 	for _, para := range paragraphs(sig) {
-		a.paragraph(para, true, counts)
+		if text := strings.Join(para, " "); !disclaimerRe.MatchString(text) {
+			a.paragraph(text, !postscriptRe.MatchString(text), counts)
+		}
 	}
 	best := 0
 	for _, l := range []string{"en", "es", "fr", "pt"} {
@@ -334,19 +344,21 @@ func analyze(text string) *analysis {
 	return a
 }
 
-// paragraphs joins runs of non-empty lines.
-func paragraphs(lines []string) []string {
-	var out []string
-	var cur []string
-	for _, l := range append(lines, "") {
-		if l == "" {
-			if len(cur) > 0 {
-				out = append(out, strings.Join(cur, " "))
-				cur = cur[:0]
+// paragraphs groups runs of non-empty lines.
+func paragraphs(lines []string) [][]string {
+	var out [][]string
+	start := -1
+	for i := 0; i <= len(lines); i++ {
+		if i < len(lines) && lines[i] != "" {
+			if start < 0 {
+				start = i
 			}
 			continue
 		}
-		cur = append(cur, l)
+		if start >= 0 {
+			out = append(out, lines[start:i])
+			start = -1
+		}
 	}
 	return out
 }
@@ -486,7 +498,7 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 			}
 			if ns >= 0 {
 				if !negSpans[ns] {
-					a.neg = append(a.neg, hit{kind: "negated", text: orig(ns, loc[1])})
+					a.neg = append(a.neg, hit{kind: "negated:", text: orig(ns, loc[1])})
 					negSpans[ns] = true
 				}
 				continue
@@ -508,7 +520,7 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 	for _, loc := range verbRe.find(s, cand, -1) {
 		if ns := negation(s, loc[0]); ns >= 0 {
 			if !negSpans[ns] {
-				a.neg = append(a.neg, hit{kind: "negated", text: orig(ns, loc[1])})
+				a.neg = append(a.neg, hit{kind: "negated:", text: orig(ns, loc[1])})
 				negSpans[ns] = true
 			}
 			continue

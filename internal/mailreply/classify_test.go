@@ -72,6 +72,10 @@ func TestClassifyText(t *testing.T) {
 		{"We couldn't agree more, count us in.", endorse, yes},
 		{"No problem, we endorse.", endorse, yes},
 		{"Nous n'hésitons pas à signer.", other, no}, // not recognised: review, never a refusal
+		{"We endorse the letter.\n\nKind regards,\nJohn\n\nThis email is confidential. If you are not the intended recipient, do not copy it.", endorse, yes},
+		{"Sim\n\nAntes de imprimir, pense no meio ambiente.", endorse, yes},
+		{"Sí.\n\nMaría\nCoordinadora de Apoyo Legal\nCentro de Derechos", endorse, yes},
+		{"We endorse.\nBest\nTom\nSupport Officer, Not-for-profit Legal Support", endorse, yes},
 		// Endorsements that still need a person.
 		{"Sure.", endorse, no},
 		{"Si", endorse, no},
@@ -139,6 +143,8 @@ func TestClassifyText(t *testing.T) {
 		{"Apoiamos, mas precisamos da aprovação da diretoria.", other, no},
 		{"We endorse the letter but cannot endorse the second annex.", other, no},
 		{"I'm out of the office but yes, we endorse.", other, no},
+		{"Yes.\n\nBest,\nAna\nP.S. Only if you remove paragraph 3.", other, no},
+		{"Yes, we endorse.\n\nThanks,\nLeo\n\nPS: we cannot be listed next to government bodies.", other, no},
 		// Unsubscribe requests win.
 		{"Yes, remove us.", unsub, yes},
 		{"Please stop", unsub, yes},

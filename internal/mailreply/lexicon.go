@@ -204,6 +204,11 @@ var unsubRe = mustLex(`^(?:please )?unsubscribe(?: (?:me|us))?$|\b(?:(?:please|p
 	`desabonner|desabonnez|desabonnement|desinscrire|desinscrivez|desinscription|retirez[- ](?:nous|moi)|supprimez[- ](?:nous|moi)|ne plus recevoir|ne plus (?:m'|nous )?(?:ecrire|contacter|envoyer|solliciter)|retir\w* (?:mon|notre|nos|mes) (?:adresse|courriel|email|e-mail|contact)\w*|(?:retirez|supprimez|enlevez)[- ](?:nous|moi)|supprimer (?:mon|notre) adresse|cessez (?:de|d')|arretez (?:de|d')|ne (?:nous|me) (?:contactez|ecrivez|envoyez) plus|` +
 	`descadastr\w*|remov\w* (?:meu|nosso|o meu|o nosso|nos|me)|remova-(?:nos|me)|removam-(?:nos|me)|retirem-(?:nos|me)|retire-(?:nos|me)|nao (?:nos|me) (?:enviem|mandem|contatem|contactem|escrevam)|parem de (?:enviar|mandar|escrever)|cancelar (?:a |minha |nossa )?inscricao|nao (?:desejamos|queremos|desejo|quero) (?:mais )?receber|deixar de receber)\b|^stop$`)
 
+// disclaimerRe marks boilerplate footers ("If you are not the intended
+// recipient...", "Antes de imprimir...") whose conditions and negations
+// say nothing about the letter.
+var disclaimerRe = regexp.MustCompile(`(?i)intended recipient|confidential|privileged|disclaimer|legally protected|virus|destinatario|confidencial|destinataire|confidentiel|destinatário|sigilo|antes de imprimir|avant d'imprimer|before printing|please consider the environment|medio ambiente|l'environnement|meio ambiente|this e-?mail (?:and any|is intended)`)
+
 var oooRe = mustLex(`\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity |sick |study )?leave|on (?:vacation|holiday|holidays)|away from (?:the office|my desk|e-?mail)|limited access to (?:e-?mail|my e-?mail)|will (?:be )?back (?:on|in the office)|return(?:ing)? to the office|automatic reply|auto-?reply|autoreply|this is an automated|do not reply to this|` +
 	`fuera de la oficina|de vacaciones|ausente (?:de la oficina|hasta)|estare (?:de regreso|fuera)|respuesta automatica|mensaje automatico|` +
 	`absente? (?:du bureau|jusqu)|en conge|en vacances|hors du bureau|de retour le|reponse automatique|message automatique|` +
