@@ -76,6 +76,9 @@ func TestClassifyText(t *testing.T) {
 		{"Sim\n\nAntes de imprimir, pense no meio ambiente.", endorse, yes},
 		{"Sí.\n\nMaría\nCoordinadora de Apoyo Legal\nCentro de Derechos", endorse, yes},
 		{"We endorse.\nBest\nTom\nSupport Officer, Not-for-profit Legal Support", endorse, yes},
+		{"Après discussion avec notre bureau, nous avons décidé de soutenir la lettre.", endorse, yes},
+		{"Oui, nous sommes d'accord pour que notre nom figure sur la lettre.", endorse, yes},
+		{"After consulting our members, we are happy to endorse.", endorse, yes},
 		// Endorsements that still need a person.
 		{"Sure.", endorse, no},
 		{"Si", endorse, no},

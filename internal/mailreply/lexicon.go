@@ -57,6 +57,7 @@ var positives = []phrase{
 	p("en", false, `\b(?:happy|glad|pleased|delighted|honou?red|proud|willing|keen|eager|thrilled)\s+to\s+(?:endorse|co-?sign|cosign|add our (?:name|signature|organi[sz]ation))\b`),
 	p("en", true, `\b(?:happy|glad|pleased|delighted|honou?red|proud|willing|keen|eager|thrilled)\s+to\s+(?:sign|support|join)\b`),
 	p("en", false, `\bcount (?:us|me) in\b`),
+	p("en", false, `\bour name (?:can |may |should )?(?:appear|be (?:added|listed|included|printed)) (?:on|in|to) the letter\b`),
 	p("en", false, `\bsign (?:us|me) (?:up|on)\b`),
 	p("en", false, `\b(?:we are|we're|count us|we are all|we're all) (?:fully |all |definitely )?on board\b`),
 	p("en", false, `(?:^|,\s*|\bso\s+|^yes\s+)(?:we are|we're|count us|we are all|we're all) (?:definitely |totally |absolutely |so |all )?in$`),
@@ -75,6 +76,7 @@ var positives = []phrase{
 	p("es", false, `\b(?:cuenten|pueden contar|puede contar|cuente) con (?:nosotros|nosotras|nuestr[oa] (?:firma|adhesion|apoyo|respaldo|aval))\b`),
 	p("es", false, `\b(?:confirmamos|damos|expresamos|manifestamos|reiteramos|ratificamos|enviamos|hacemos llegar) (?:nuestr[oa] )?(?:total |pleno |plena |firme |decidido |decidida )?(?:adhesion|apoyo|respaldo|firma|aval)\b`),
 	p("es", false, `\b(?:pueden |puede )?(?:firmar|firmen) (?:como|en nombre de|a nombre de)\b`),
+	p("es", false, `\bnuestro nombre (?:puede |pueda )?(?:figurar|aparecer|figure|aparezca) en la carta\b`),
 	p("es", false, `\b(?:incluyannos|agreguennos|anadannos|sumennos|pongannos|anotennos|incluirnos|agregarnos)\b`),
 	p("es", false, `\b(?:incluyan|agreguen|anadan|sumen|pongan|anoten|incluir|agregar) (?:a )?(?:nuestra organizacion|nuestro nombre|nuestra firma|nuestra institucion|nuestra asociacion|nuestro colectivo|nuestra red|nuestra fundacion)\b`),
 	third("es", `\b(?:se suma|se adhiere|se une|respalda|suscribe|apoya|avala|endosa)\b`),
@@ -87,6 +89,7 @@ var positives = []phrase{
 	p("fr", true, frModal+`(?:soutenir|appuyer|approuver|rejoindre)\b`),
 	p("fr", false, `\b(?:vous pouvez compter sur nous|comptez sur nous|vous pouvez compter sur notre (?:soutien|signature|appui))\b`),
 	p("fr", false, `\b(?:merci de |veuillez )nous (?:inscrire|ajouter|inclure|compter)\b|\binscri(?:re|vez)[- ]nous\b|\bd'accord pour (?:signer|soutenir|appuyer|cosigner|endosser)\b`),
+	p("fr", false, `\b(?:notre nom|le nom de notre (?:organisation|association|collectif|reseau)) (?:peut |puisse )?(?:figure|figurer|apparaisse|apparaitre) (?:sur|dans) la lettre\b`),
 	p("fr", false, `\bvous avez notre (?:plein |entier |total )?(?:soutien|signature|appui|adhesion)\b`),
 	p("fr", false, `\b(?:confirmons|apportons|exprimons|donnons|reaffirmons|renouvelons|envoyons) (?:notre|toute notre) (?:plein |entier |total |ferme )?(?:soutien|signature|appui|adhesion)\b`),
 	p("fr", false, `\b(?:ajoutez|inscrivez|incluez|mettez|ajouter|inscrire|inclure)[- ](?:nous|notre (?:organisation|nom|association|signature|collectif|reseau))\b`),
@@ -102,6 +105,7 @@ var positives = []phrase{
 	p("pt", false, `\bcontem (?:conosco|connosco|com (?:o )?nosso (?:apoio|endosso)|com (?:a )?nossa (?:assinatura|adesao))\b`),
 	p("pt", false, `\b(?:confirmamos|manifestamos|expressamos|damos|reiteramos|reafirmamos|enviamos|registramos|registamos) (?:o |a )?(?:nosso|nossa) (?:total |pleno |plena |integral |firme )?(?:apoio|adesao|assinatura|endosso)\b`),
 	p("pt", false, `\b(?:podem |pode )?(?:assinar|assinem) (?:como|em nome d[aeo])\b`),
+	p("pt", false, `\bnosso nome (?:pode |possa )?(?:constar|aparecer|conste|apareca) (?:na|da) carta\b`),
 	p("pt", false, `\b(?:incluam-nos|adicionem-nos|coloquem-nos|incluir-nos|adicionar-nos)\b`),
 	p("pt", false, `\b(?:incluam|adicionem|coloquem|incluir|adicionar) (?:a |o )?(?:nossa organizacao|nosso nome|nossa assinatura|nossa entidade|nossa associacao|nossa rede)\b`),
 	third("pt", `\b(?:apoia|assina|subscreve|endossa|adere a|junta-se a|se junta a|une-se a|se une a)\b`),
@@ -163,6 +167,7 @@ var neutralRe = mustLex(words(
 	`not only|no solo|no solamente|non seulement|nao so|nao apenas|but (?:\w+ ){0,2}also|sino (?:\w+ )?tambien|mais (?:\w+ )?aussi|mas (?:\w+ )?tambem|once again|una vez mas|encore une fois|mais uma vez`,
 	`(?:do not|don't|doesn't|does not) see (?:any|a) (?:problem|issue|reason|objection)|no reason (?:not to|why not)|nothing against|not against`,
 	`no (?:tenemos|vemos) (?:ningun |ninguna )?(?:problema|inconveniente|objecion)|nous ne voyons pas d'inconvenient|pas d'objection|pas d'inconvenient|nao (?:vemos|temos) (?:nenhum |nenhuma )?(?:problema|objecao|inconveniente)`,
+	`(?:after|despues de|apres|depois de|apos) (?:discussing|consulting|reviewing|considering|consultar\w*|discutir\w*|analizar\w*|evaluar\w*|revisar\w*|avaliar|analisar|discussion|consultation|examen|avoir (?:consulte|discute|examine)|consulta|discussao|analise)|` +
 	`ne pouvons que|ne peut que|ne pouvons qu'|aucune objection|aucun inconvenient|sans objection|ninguna objecion|sin objecion|no hay inconveniente|nenhuma objecao|sem objecao|nao ha problema|couldn't agree more|could not agree more`,
 	`no doubt|no problem|no problems|no hesitation|without hesitation|no question|no objection|no objections|can't wait|cannot wait|can not wait|couldn't be happier|could not be happier|don't hesitate|do not hesitate|why not|no worries|no dudamos|sin duda|no hay problema|sin problema|ningun problema|por que no|n'hesitez pas|n'hesitons pas|sans hesiter|sans doute|pas de probleme|aucun probleme|pourquoi pas|nao hesitamos|nao hesitem|sem duvida|sem problema|nenhum problema|por que nao|porque nao`,
 	`if you need\w*|if needed|if necessary|if you have (?:any )?(?:further |other |more )?(?:questions?|queries|doubts|comments)|if there (?:is|are) anything|if possible|if any|if required|if you require|if helpful|if useful|if you want|if you wish|if you would like|if you'd like|if so|if anything else|let (?:us|me) know if`,
@@ -184,7 +189,7 @@ var condRe = mustLex(append(words(
 ), `\bse (?:o|a|os|as|voce|voces|vcs|for|forem|houver|puder|puderem|incluir|incluirem|mudar|mudarem|alterar|alterarem|nao|tiver|tiverem|isso|este|esta|nosso|nossa)\b`)...)
 
 var hedgeRe = mustLex(append(words(
-	`maybe|perhaps|probably|i think|i believe|i guess|i suppose|we think we|we believe we|creo que|creemos que|supongo|je pense|je crois|nous pensons|acho que|penso que|acredito que|possibly|might|may be able|not sure|unsure|uncertain|consider|considering|think about|thinking about|discuss|discussing|consult|consulting|check with|checking with|run (?:it|this) by|get back to you|let you know|come back to you|revert|in principle|tentative|tentatively|pending|not yet|yet to|whether|need to|needs to|need more|have to (?:ask|check|discuss|consult|confirm)|approval|reviewing|look into|looking into|decide|deciding|before (?:we|signing|endorsing|committing)|more (?:information|details|time)`,
+	`maybe|perhaps|probably|i think|i believe|i guess|i suppose|we think we|we believe we|creo que|creemos que|supongo|je pense|je crois|nous pensons|acho que|penso que|acredito que|possibly|might|may be able|not sure|unsure|uncertain|consider|considering|think about|thinking about|discuss|discussing|consult|consulting|check with|checking with|run (?:it|this) by|get back to you|let you know|come back to you|revert|in principle|tentative|tentatively|pending|not yet|yet to|whether|need to|needs to|need more|have to (?:ask|check|discuss|consult|confirm)|approval|reviewing|look into|looking into|(?:will|to|must|shall|should|can|could|would) decide|deciding|undecided|before (?:we|signing|endorsing|committing)|more (?:information|details|time)`,
 	`quizas?|tal vez|a lo mejor|posiblemente|probablemente|no estamos seguros|consultar\w*|consultaremos|discutir\w*|evaluar\w*|evaluaremos|analizar\w*|analizaremos|estudiar\w*|revisar\w*|les confirmaremos|les confirmo|les avisaremos|les aviso|en principio|todavia no|aun no|pendiente|mas adelante|necesitamos|antes de (?:firmar|sumarnos|adherirnos|confirmar)|decidir|aprobacion`,
 	`peut-etre|probablement|eventuellement|possiblement|pas sur|pas surs|consulter|consultons|discuter|discutons|examiner|examinons|etudier|etudions|reviendrons|reviens vers vous|revenons vers vous|en principe|pas encore|plus tard|en attente|avant de (?:signer|nous engager|confirmer)|decider|approbation|tiendrons au courant|tiendrons informes`,
 	`talvez|provavelmente|possivelmente|nao temos certeza|consultaremos|discutiremos|avaliar|avaliaremos|analisar|analisaremos|estudar|retornaremos|daremos retorno|em principio|ainda nao|pendente|mais tarde|antes de (?:assinar|aderir|confirmar)|aprovacao|precisamos`,
