@@ -308,7 +308,7 @@ func analyze(text string) *analysis {
 	}
 	a.tailClean = true
 	for _, para := range paragraphs(content[firstIdx+1:]) {
-		if disclaimerRe.MatchString(strings.Join(para, " ")) {
+		if disclaimerRe.MatchString(normalize(strings.Join(para, " ")).s) {
 			continue
 		}
 		for _, l := range para {
@@ -326,12 +326,12 @@ func analyze(text string) *analysis {
 
 	counts := map[string]int{}
 	for _, para := range paragraphs(content) {
-		if text := strings.Join(para, " "); !disclaimerRe.MatchString(text) {
+		if text := strings.Join(para, " "); &para[0] == &content[firstIdx] || !disclaimerRe.MatchString(normalize(text).s) {
 			a.paragraph(text, false, counts)
 		}
 	}
 	for _, para := range paragraphs(sig) {
-		if text := strings.Join(para, " "); !disclaimerRe.MatchString(text) {
+		if text := strings.Join(para, " "); !disclaimerRe.MatchString(normalize(text).s) {
 			a.paragraph(text, !postscriptRe.MatchString(text), counts)
 		}
 	}
@@ -377,15 +377,15 @@ func signatureLike(line string) bool {
 			continue
 		}
 		words++
-		if firstPerson[t.w] {
+		if firstPerson[t.w] || nonSignature[t.w] {
 			return false
 		}
 	}
 	if words > 8 || strings.ContainsAny(line, "?!") {
 		return false
 	}
-	if strings.HasSuffix(line, ".") && words > 4 {
-		return false
+	if strings.HasSuffix(line, ".") && len(toks) > 0 && len(toks[len(toks)-1].w) > 3 {
+		return false // a sentence, not "Centro de Derechos A.C."
 	}
 	return words <= 6 || !strings.Contains(line, ". ")
 }

@@ -10,7 +10,7 @@ import (
 // commitment or a request to be listed; bare mentions of the verbs ("your
 // request to endorse") are not. Negations are not spelled out phrase by
 // phrase: any negator before an endorsement verb in the same clause turns
-// it into a refusal (see negated).
+// it into a refusal (see negation).
 
 // phrase is one positive pattern.
 type phrase struct {
@@ -211,8 +211,15 @@ var unsubRe = mustLex(`^(?:please )?unsubscribe(?: (?:me|us))?$|\b(?:(?:please|p
 
 // disclaimerRe marks boilerplate footers ("If you are not the intended
 // recipient...", "Antes de imprimir...") whose conditions and negations
-// say nothing about the letter.
-var disclaimerRe = regexp.MustCompile(`(?i)intended recipient|confidential|privileged|disclaimer|legally protected|virus|destinatario|confidencial|destinataire|confidentiel|destinatário|sigilo|antes de imprimir|avant d'imprimer|before printing|please consider the environment|medio ambiente|l'environnement|meio ambiente|this e-?mail (?:and any|is intended)`)
+// say nothing about the letter. It runs on normalised text.
+var disclaimerRe = regexp.MustCompile(`intended recipient|(?:this|the) (?:e-?mail|message)(?: and any attachments?)? (?:is|are|may contain|contains) (?:confidential|intended|privileged)|scanned for viruses|virus-free|before (?:you )?print|` +
+	`si usted no es el destinatario|destinatario (?:previsto|indicado)|este (?:mensaje|correo)(?: y sus anexos)? (?:es confidencial|puede contener)|antes de imprimir|medio ambiente|` +
+	`si vous n'etes pas (?:le )?destinataire|ce (?:message|courriel)(?: et ses pieces jointes)? (?:est confidentiel|peut contenir)|avant d'imprimer|l'environnement|` +
+	`se (?:voce )?nao (?:e|for) o destinatario|esta (?:mensagem|e-mail)(?: e seus anexos)? (?:e confidencial|pode conter)|meio ambiente`)
+
+// nonSignature words do not occur in a signature block: a line holding one
+// after a bare "yes" is part of the answer.
+var nonSignature = setOf(`please kindly only but except however unless if not cannot pero solo solamente excepto salvo favor si no mais seulement sauf ne pas mas apenas exceto gentileza se nao`)
 
 var oooRe = mustLex(`\b(?:out of (?:the )?office|on (?:annual |parental |maternity |paternity |sick |study )?leave|on (?:vacation|holiday|holidays)|away from (?:the office|my desk|e-?mail)|limited access to (?:e-?mail|my e-?mail)|will (?:be )?back (?:on|in the office)|return(?:ing)? to the office|automatic reply|auto-?reply|autoreply|this is an automated|do not reply to this|` +
 	`fuera de la oficina|de vacaciones|ausente (?:de la oficina|hasta)|estare (?:de regreso|fuera)|respuesta automatica|mensaje automatico|` +
