@@ -58,6 +58,9 @@ type Servers struct {
 	// StateDir holds everything of the instances; MailHome holds the users'
 	// home directories (MailHome/DOMAIN/LOCALPART).
 	StateDir, MailHome string
+	// PostfixConfig is Postfix's configuration directory (postfix -c) and
+	// DovecotConfig Dovecot's configuration file (dovecot -c, doveadm -c).
+	PostfixConfig, DovecotConfig string
 	// Users are the full addresses of the mailboxes: campaign@, sender@ and
 	// partner1@ to partner20@Domain.
 	Users []string
@@ -163,6 +166,9 @@ func fromVars(name string, v map[string]string) (*Servers, error) {
 		DovecotLog: v["OUTREACH_REAL_DOVECOT_LOG"],
 		StateDir:   v["OUTREACH_REAL_STATE_DIR"],
 		MailHome:   v["OUTREACH_REAL_MAIL_HOME"],
+
+		PostfixConfig: v["OUTREACH_REAL_POSTFIX_CONFIG"],
+		DovecotConfig: v["OUTREACH_REAL_DOVECOT_CONFIG"],
 	}
 	required := []struct{ key, value string }{
 		{"OUTREACH_REAL_SMTP_SUBMISSION", s.Submission},
@@ -233,9 +239,17 @@ func (s *Servers) TLSConfig(t testing.TB) *tls.Config {
 // IMAPS without setting \Seen.
 func (s *Servers) Mailbox(t testing.TB, user string) []RawMessage {
 	t.Helper()
-	msgs, err := s.fetch(s.TLSConfig(t), user, 1)
+	return s.Folder(t, user, "INBOX")
+}
+
+// Folder returns every message in user's mailbox folder (such as
+// "Processed") in UID order, read over IMAPS without setting \Seen. A
+// folder that does not exist fails the test.
+func (s *Servers) Folder(t testing.TB, user, folder string) []RawMessage {
+	t.Helper()
+	msgs, err := s.fetchFolder(s.TLSConfig(t), user, folder, 1)
 	if err != nil {
-		t.Fatalf("read mailbox of %s: %v", s.Address(user), err)
+		t.Fatalf("read %s of %s: %v", folder, s.Address(user), err)
 	}
 	return msgs
 }
@@ -310,8 +324,14 @@ func (s *Servers) EmptyMailbox(t testing.TB, user string) {
 
 // fetch returns the INBOX messages of user whose UID is at least from.
 func (s *Servers) fetch(cfg *tls.Config, user string, from uint32) ([]RawMessage, error) {
+	return s.fetchFolder(cfg, user, "INBOX", from)
+}
+
+// fetchFolder returns the messages of user's folder whose UID is at least
+// from.
+func (s *Servers) fetchFolder(cfg *tls.Config, user, folder string, from uint32) ([]RawMessage, error) {
 	var msgs []RawMessage
-	err := s.withMailbox(cfg, user, true, func(c *imapclient.Client, sel *imap.SelectData) error {
+	err := s.withFolder(cfg, user, folder, true, func(c *imapclient.Client, sel *imap.SelectData) error {
 		if sel.NumMessages == 0 || uint32(sel.UIDNext) <= from {
 			return nil
 		}
@@ -334,6 +354,10 @@ func (s *Servers) fetch(cfg *tls.Config, user string, from uint32) ([]RawMessage
 }
 
 func (s *Servers) withMailbox(cfg *tls.Config, user string, readOnly bool, f func(*imapclient.Client, *imap.SelectData) error) error {
+	return s.withFolder(cfg, user, "INBOX", readOnly, f)
+}
+
+func (s *Servers) withFolder(cfg *tls.Config, user, folder string, readOnly bool, f func(*imapclient.Client, *imap.SelectData) error) error {
 	c, err := imapclient.DialTLS(s.IMAPS, &imapclient.Options{
 		TLSConfig: cfg,
 		Dialer:    &net.Dialer{Timeout: 5 * time.Second},
@@ -345,9 +369,9 @@ func (s *Servers) withMailbox(cfg *tls.Config, user string, readOnly bool, f fun
 	if err := c.Login(s.Address(user), s.Password).Wait(); err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	sel, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: readOnly}).Wait()
+	sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
 	if err != nil {
-		return fmt.Errorf("select INBOX: %w", err)
+		return fmt.Errorf("select %s: %w", folder, err)
 	}
 	if err := f(c, sel); err != nil {
 		return err
