@@ -22,7 +22,7 @@ type sent struct {
 	// ReplyTo is the reply address, campaign+TOKEN@domain, and Token its
 	// token; MessageID is without angle brackets.
 	ReplyTo, Token, MessageID string
-	Subject, ToName, FromName    string
+	Subject, ToName, FromName string
 	// Text is the decoded text/plain part.
 	Text string
 	// ListUnsubscribe is the List-Unsubscribe header, if any.

@@ -140,4 +140,3 @@ func isASCII(s string) bool {
 	}
 	return true
 }
-
