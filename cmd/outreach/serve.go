@@ -28,6 +28,7 @@ import (
 type serveFlags struct {
 	config string
 	http   string
+	demo   bool
 }
 
 func newServeCmd(c *cli) *cobra.Command {
@@ -55,6 +56,7 @@ On first start it creates the admin principal and writes its API token to
 	}
 	cmd.Flags().StringVar(&f.config, "config", "", "TOML configuration file")
 	cmd.Flags().StringVar(&f.http, "http", "", "listen address for the API and web UI (overrides http.addr)")
+	cmd.Flags().BoolVar(&f.demo, "demo", false, "run the self-contained demo: built-in SMTP and IMAP servers, a demo campaign and simulated partners, in a data directory wiped at each start (default ./data-demo)")
 	return cmd
 }
 
@@ -104,23 +106,37 @@ type daemon struct {
 	notices []string
 	// starters run after the store opens; each returns a stop function.
 	starters []func(ctx context.Context) (func(), error)
+	// afterStart run once the API serves.
+	afterStart []func(ctx context.Context) error
+	// demo is set by serve --demo.
+	demo *demoRun
 }
 
 // daemonHooks let capability files extend the daemon before it starts.
 var daemonHooks []func(d *daemon) error
 
 func (c *cli) serve(ctx context.Context, f serveFlags) error {
+	if f.demo && c.dataDir == "" {
+		c.dataDir = defaultDemoDir
+	}
 	cfg, err := c.loadConfig(f)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg, c.stderr)
+	var demo *demoRun
+	if f.demo {
+		if demo, err = c.prepareDemo(ctx, &cfg, log); err != nil {
+			return err
+		}
+		defer demo.close()
+	}
 	st, err := store.Open(cfg.DataDir, store.Options{NoSync: cfg.Outbox.NoSync})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	d := &daemon{cfg: cfg, log: log, store: st}
+	d := &daemon{cfg: cfg, log: log, store: st, demo: demo}
 	if d.secret, err = loadSecret(cfg); err != nil {
 		return err
 	}
@@ -178,6 +194,11 @@ func (c *cli) serve(ctx context.Context, f serveFlags) error {
 	fmt.Fprintf(c.stdout, "outreach: API listening on http://%s\noutreach: admin token in %s\n", addr, tokenFile)
 	for _, n := range d.notices {
 		fmt.Fprintf(c.stdout, "outreach: %s\n", n)
+	}
+	for _, after := range d.afterStart {
+		if err := after(ctx); err != nil {
+			return err
+		}
 	}
 	log.Info("daemon started", "http", addr, "data", cfg.DataDir, "campaign", camp.Name)
 
