@@ -11,3 +11,11 @@ import "embed"
 //
 //go:embed all:mail
 var Mail embed.FS
+
+// Web holds the web UI under web/: the pages (html/template, one file
+// per page plus _layout.html and the _*.html partials) and static/, the
+// stylesheet and script served under /static/. Nothing is fetched from
+// outside.
+//
+//go:embed all:web
+var Web embed.FS

@@ -51,8 +51,10 @@ func (s *Server) routes() []Route {
 		{"DELETE /api/v1/tokens/{id}", admin, s.revokeToken},
 
 		{"POST /api/v1/waves", coordinator, s.createWave},
+		{"POST /api/v1/waves/dry-run", coordinator, s.previewWave},
 		{"GET /api/v1/waves", viewer, s.listWaves},
 		{"GET /api/v1/waves/{id}", viewer, s.getWave},
+		{"GET /api/v1/waves/{id}/dry-run", viewer, s.dryRunWave},
 		{"POST /api/v1/waves/{id}/{action}", coordinator, s.waveAction},
 
 		{"GET /api/v1/templates", viewer, s.listTemplates},
@@ -60,6 +62,25 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/templates/{name}", viewer, s.getTemplate},
 		{"PUT /api/v1/templates/{name}", coordinator, s.editTemplate},
 		{"GET /api/v1/templates/{name}/render", viewer, s.renderTemplate},
+
+		{"GET /api/v1/replies", viewer, s.listReplies},
+		{"GET /api/v1/replies/{id}", viewer, s.getReply},
+		{"GET /api/v1/review", viewer, s.reviewQueue},
+		{"POST /api/v1/review/{id}/{action}", coordinator, s.reviewAction},
+		{"GET /api/v1/endorsements", viewer, s.listEndorsements},
+		{"POST /api/v1/endorsements", coordinator, s.addEndorsement},
+		{"GET /api/v1/endorsements/export", viewer, s.exportEndorsements},
+		{"POST /api/v1/endorsements/import", coordinator, s.importEndorsements},
+		{"GET /api/v1/endorsements/{id}", viewer, s.getEndorsement},
+		{"POST /api/v1/endorsements/{id}/{action}", coordinator, s.endorsementAction},
+
+		{"GET /api/v1/letters", viewer, s.listLetters},
+		{"POST /api/v1/letters", coordinator, s.createLetter},
+		{"GET /api/v1/letters/{id}", viewer, s.getLetter},
+		{"GET /api/v1/letters/{id}/preview", viewer, s.previewLetter},
+		{"GET /api/v1/letters/{id}/export", viewer, s.exportLetter},
+		{"POST /api/v1/letters/{id}/send", coordinator, s.sendLetter},
+		{"POST /api/v1/letters/{id}/approve", coordinator, s.approveLetter},
 
 		{"GET /api/v1/log", viewer, s.deliveryLog},
 		{"GET /api/v1/log/export", viewer, s.deliveryLogCSV},
@@ -69,6 +90,34 @@ func (s *Server) routes() []Route {
 
 		{"GET /api/v1/backup", admin, s.backup},
 		{"GET /api/v1/audit", admin, s.audit},
+
+		// The web UI (pages*.go, templates/web): pages render HTML and
+		// their forms post back; errors show as pages, not JSON.
+		{"GET /static/", Public, s.static},
+		{"GET /{$}", viewer, s.ui(s.dashboardPage)},
+		{"GET /waves", viewer, s.ui(s.wavesPage)},
+		{"GET /waves/new", coordinator, s.ui(s.newWavePage)},
+		{"POST /waves/new", coordinator, s.ui(s.newWavePage)},
+		{"GET /waves/{id}", viewer, s.ui(s.wavePage)},
+		{"POST /waves/{id}/{action}", coordinator, s.ui(s.waveActionPage)},
+		{"GET /log", viewer, s.ui(s.logPage)},
+		{"GET /review", viewer, s.ui(s.reviewPage)},
+		{"POST /review/{id}", coordinator, s.ui(s.reviewDecision)},
+		{"GET /endorsements", viewer, s.ui(s.endorsementsPage)},
+		{"POST /endorsements/{id}/{action}", coordinator, s.ui(s.endorsementActionPage)},
+		{"GET /contacts", viewer, s.ui(s.contactsPage)},
+		{"GET /contacts/{email}", viewer, s.ui(s.contactPage)},
+		{"POST /contacts/{email}", coordinator, s.ui(s.contactPage)},
+		{"POST /contacts/{email}/suppress", coordinator, s.ui(s.suppressContactPage)},
+		{"GET /templates", viewer, s.ui(s.templatesPage)},
+		{"GET /templates/{name}", viewer, s.ui(s.templatePage)},
+		{"POST /templates/{name}", viewer, s.ui(s.templatePage)},
+		{"POST /api/v1/templates/{name}/preview", coordinator, s.templatePreviewAPI},
+		{"GET /letters", viewer, s.ui(s.lettersPage)},
+		{"GET /letters/{id}/{country}", viewer, s.ui(s.letterPage)},
+		{"POST /letters/{id}/{country}/send", coordinator, s.ui(s.sendLetterPage)},
+		{"GET /mail", viewer, s.ui(s.mailPage)},
+		{"GET /mail/{id}", viewer, s.ui(s.messagePage)},
 	}
 }
 
