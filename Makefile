@@ -44,7 +44,7 @@ lint:
 	$(GO) vet $(PKGS)
 
 run: build
-	./$(BIN) serve
+	./$(BIN) serve --demo
 
 # Benchmarks: Go benchmarks plus the load scripts; see README "Benchmarks".
 bench: build

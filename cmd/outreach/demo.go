@@ -58,6 +58,11 @@ func (c *cli) prepareDemo(ctx context.Context, cfg *config.Config, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
+	// Tools and tests find the demo mailbox here.
+	if err := os.WriteFile(filepath.Join(dir, "demo.imap"), []byte(im.Addr()+"\n"), 0o600); err != nil {
+		im.Close()
+		return nil, err
+	}
 	cfg.SMTP.URL = ""
 	cfg.IMAP.URL = (&url.URL{Scheme: "imap", User: url.UserPassword(demo.CampaignReply, demoPassword), Host: im.Addr(), Path: "/INBOX", RawQuery: "tls=none"}).String()
 	cfg.IMAP.PollInterval = config.Duration{Duration: time.Second}

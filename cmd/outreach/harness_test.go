@@ -42,6 +42,12 @@ func (s *syncBuffer) String() string {
 // when empty) and waits until its API answers.
 func startDaemon(t *testing.T, dir string, env ...string) *daemonT {
 	t.Helper()
+	return startDaemonArgs(t, dir, nil, env...)
+}
+
+// startDaemonArgs is startDaemon with extra serve flags.
+func startDaemonArgs(t *testing.T, dir string, flags []string, env ...string) *daemonT {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -50,7 +56,7 @@ func startDaemon(t *testing.T, dir string, env ...string) *daemonT {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go func() {
-		d.done <- run(ctx, []string{"serve", "--data", dir, "--http", "127.0.0.1:0"}, d.env, strings.NewReader(""), d.logs, d.logs)
+		d.done <- run(ctx, append([]string{"serve", "--data", dir, "--http", "127.0.0.1:0"}, flags...), d.env, strings.NewReader(""), d.logs, d.logs)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
