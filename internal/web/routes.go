@@ -51,10 +51,8 @@ func (s *Server) routes() []Route {
 		{"DELETE /api/v1/tokens/{id}", admin, s.revokeToken},
 
 		{"POST /api/v1/waves", coordinator, s.createWave},
-		{"POST /api/v1/waves/dry-run", coordinator, s.previewWave},
 		{"GET /api/v1/waves", viewer, s.listWaves},
 		{"GET /api/v1/waves/{id}", viewer, s.getWave},
-		{"GET /api/v1/waves/{id}/dry-run", viewer, s.dryRunWave},
 		{"POST /api/v1/waves/{id}/{action}", coordinator, s.waveAction},
 
 		{"GET /api/v1/templates", viewer, s.listTemplates},
@@ -62,25 +60,6 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/templates/{name}", viewer, s.getTemplate},
 		{"PUT /api/v1/templates/{name}", coordinator, s.editTemplate},
 		{"GET /api/v1/templates/{name}/render", viewer, s.renderTemplate},
-
-		{"GET /api/v1/replies", viewer, s.listReplies},
-		{"GET /api/v1/replies/{id}", viewer, s.getReply},
-		{"GET /api/v1/review", viewer, s.reviewQueue},
-		{"POST /api/v1/review/{id}/{action}", coordinator, s.reviewAction},
-		{"GET /api/v1/endorsements", viewer, s.listEndorsements},
-		{"POST /api/v1/endorsements", coordinator, s.addEndorsement},
-		{"GET /api/v1/endorsements/export", viewer, s.exportEndorsements},
-		{"POST /api/v1/endorsements/import", coordinator, s.importEndorsements},
-		{"GET /api/v1/endorsements/{id}", viewer, s.getEndorsement},
-		{"POST /api/v1/endorsements/{id}/{action}", coordinator, s.endorsementAction},
-
-		{"GET /api/v1/letters", viewer, s.listLetters},
-		{"POST /api/v1/letters", coordinator, s.createLetter},
-		{"GET /api/v1/letters/{id}", viewer, s.getLetter},
-		{"GET /api/v1/letters/{id}/preview", viewer, s.previewLetter},
-		{"GET /api/v1/letters/{id}/export", viewer, s.exportLetter},
-		{"POST /api/v1/letters/{id}/send", coordinator, s.sendLetter},
-		{"POST /api/v1/letters/{id}/approve", coordinator, s.approveLetter},
 
 		{"GET /api/v1/log", viewer, s.deliveryLog},
 		{"GET /api/v1/log/export", viewer, s.deliveryLogCSV},
