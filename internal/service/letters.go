@@ -687,7 +687,10 @@ func (s *Service) PreviewLetter(ctx context.Context, p *outreach.Principal, id u
 
 // letterCountries returns the countries in selects, in p's scope.
 func letterCountries(p *outreach.Principal, l *outreach.Letter, st *letterState, in LetterSendInput) ([]string, error) {
-	if (in.Country == "") == !in.All {
+	if in.Country == "" && !in.All {
+		return nil, outreach.FieldError("country", "give a country (--country C) or --all")
+	}
+	if in.Country != "" && in.All {
 		return nil, outreach.FieldError("country", "give a country (--country C) or --all, not both")
 	}
 	if in.MinEndorsements < 0 {
@@ -863,9 +866,16 @@ func (s *Service) ApproveLetter(ctx context.Context, p *outreach.Principal, id u
 			if lc, err = s.Store.ApproveLetter(ctx, l.ID, c, name(p)); err != nil {
 				return nil, err
 			}
+			st.records[c] = lc
 			s.Log.Info("letter approved", "letter", l.ID, "country", c, "by", name(p))
 		}
-		if lc.Ready.IsZero() && !letterByHand(l) {
+		ready := !lc.Ready.IsZero() || letterByHand(l)
+		if !ready {
+			if ready, err = s.markReady(ctx, st, c, s.Now()); err != nil {
+				return nil, err
+			}
+		}
+		if !ready {
 			rep.Waiting = append(rep.Waiting, LetterSkipped{Country: c, Reason: fmt.Sprintf("approved by %s; it goes when ready (%s)", lc.ApprovedBy, letterRule(l))})
 			continue
 		}
@@ -884,6 +894,42 @@ func (s *Service) ApproveLetter(ctx context.Context, p *outreach.Principal, id u
 		rep.Sent = append(rep.Sent, *sent)
 	}
 	return singleCountry(in, rep)
+}
+
+// ruleReason returns why the letter's rule makes country's letter ready
+// at now, or "" when it does not.
+func (st *letterState) ruleReason(country string, now time.Time) string {
+	l := st.letter
+	if n := len(st.national[country]); l.MinEndorsements > 0 && n >= l.MinEndorsements {
+		return fmt.Sprintf("%d confirmed organisations (the rule asks for %d)", n, l.MinEndorsements)
+	}
+	if !l.Deadline.IsZero() && !now.Before(l.Deadline) {
+		return fmt.Sprintf("the deadline %s has passed", l.Deadline.Format(time.RFC3339))
+	}
+	return ""
+}
+
+// markReady marks country's letter ready when its rule says so, telling
+// the coordinators (audit entry, log line), and reports whether it is.
+func (s *Service) markReady(ctx context.Context, st *letterState, country string, now time.Time) (bool, error) {
+	reason := st.ruleReason(country, now)
+	if reason == "" {
+		return false, nil
+	}
+	marked, err := s.Store.MarkLetterReady(ctx, st.letter.ID, country, reason, systemUser)
+	if err != nil || !marked {
+		return err == nil, err
+	}
+	lc := st.record(country)
+	next := fmt.Sprintf("a coordinator must approve it: outreach letters approve --letter %d --country %s", st.letter.ID, country)
+	switch {
+	case st.camp.UnattendedLetters:
+		next = "the campaign allows unattended letters: sending it"
+	case !lc.Approved.IsZero():
+		next = "approved by " + lc.ApprovedBy + ": sending it"
+	}
+	s.Log.Warn("letter ready", "letter", st.letter.ID, "country", country, "reason", reason, "next", next)
+	return true, nil
 }
 
 // CheckLetters applies the letters' readiness rules; the daemon calls it
@@ -912,28 +958,12 @@ func (s *Service) CheckLetters(ctx context.Context) error {
 				continue
 			}
 			if lc.Ready.IsZero() {
-				reason := ""
-				if n := len(st.national[c]); l.MinEndorsements > 0 && n >= l.MinEndorsements {
-					reason = fmt.Sprintf("%d confirmed organisations (the rule asks for %d)", n, l.MinEndorsements)
-				} else if !l.Deadline.IsZero() && !now.Before(l.Deadline) {
-					reason = fmt.Sprintf("the deadline %s has passed", l.Deadline.Format(time.RFC3339))
-				}
-				if reason == "" {
-					continue
-				}
-				marked, err := s.Store.MarkLetterReady(ctx, l.ID, c, reason, systemUser)
+				ready, err := s.markReady(ctx, st, c, now)
 				if err != nil {
 					return err
 				}
-				if marked {
-					next := fmt.Sprintf("a coordinator must approve it: outreach letters approve --letter %d --country %s", l.ID, c)
-					switch {
-					case st.camp.UnattendedLetters:
-						next = "the campaign allows unattended letters: sending it"
-					case !lc.Approved.IsZero():
-						next = "approved by " + lc.ApprovedBy + ": sending it"
-					}
-					s.Log.Warn("letter ready", "letter", l.ID, "country", c, "reason", reason, "next", next)
+				if !ready {
+					continue
 				}
 			}
 			if !st.camp.UnattendedLetters && lc.Approved.IsZero() {

@@ -441,6 +441,32 @@ func TestReadinessRulesAndApproval(t *testing.T) {
 	}
 }
 
+// Approving a letter whose rule is met sends it at once, without waiting
+// for the periodic check.
+func TestApproveAppliesRuleAtOnce(t *testing.T) {
+	ctx := context.Background()
+	f := letterFixture(t)
+	f.endorse(t, "m1@x", "p@ph.test", outreach.EndorsementConfirmed, "")
+	v := f.add(t, LetterInput{Template: "letter", Targets: "kind = head_of_state", MinEndorsements: 1})
+	if _, err := f.s.ApproveLetter(ctx, letterCoord, v.ID, LetterSendInput{}); outreach.ErrorCode(err) != outreach.EINVALID {
+		t.Errorf("approve without --country or --all = %v; want invalid", err)
+	}
+	rep, err := f.s.ApproveLetter(ctx, letterCoord, v.ID, LetterSendInput{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Sent) != 1 || rep.Sent[0].Country != "PH" || len(rep.Waiting) != 1 || rep.Waiting[0].Country != "MY" {
+		t.Errorf("approve --all = %+v; want PH sent and MY waiting", rep)
+	}
+	v, _ = f.s.Letter(ctx, letterViewer, v.ID)
+	if ph := countryView(t, v, "PH"); ph.ReadyReason == "" || ph.Sends[0].By != "ana" {
+		t.Errorf("PH = %+v; want ready by its rule and sent by ana", ph)
+	}
+	if _, err := f.s.ApproveLetter(ctx, letterCoord, v.ID, LetterSendInput{Country: "PH"}); outreach.ErrorCode(err) != outreach.ECONFLICT {
+		t.Errorf("approving a sent letter = %v; want a conflict", err)
+	}
+}
+
 func TestUnattendedLetterSendsWhenReady(t *testing.T) {
 	ctx := context.Background()
 	f := letterFixture(t)

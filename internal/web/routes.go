@@ -61,6 +61,14 @@ func (s *Server) routes() []Route {
 		{"PUT /api/v1/templates/{name}", coordinator, s.editTemplate},
 		{"GET /api/v1/templates/{name}/render", viewer, s.renderTemplate},
 
+		{"GET /api/v1/letters", viewer, s.listLetters},
+		{"POST /api/v1/letters", coordinator, s.createLetter},
+		{"GET /api/v1/letters/{id}", viewer, s.getLetter},
+		{"GET /api/v1/letters/{id}/preview", viewer, s.previewLetter},
+		{"GET /api/v1/letters/{id}/export", viewer, s.exportLetter},
+		{"POST /api/v1/letters/{id}/send", coordinator, s.sendLetter},
+		{"POST /api/v1/letters/{id}/approve", coordinator, s.approveLetter},
+
 		{"GET /api/v1/log", viewer, s.deliveryLog},
 		{"GET /api/v1/log/export", viewer, s.deliveryLogCSV},
 		{"GET /api/v1/devmail/messages", viewer, s.capturedMail},
