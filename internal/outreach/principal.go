@@ -55,3 +55,38 @@ type Token struct {
 	Created   time.Time `json:"created"`
 	Hash      []byte    `json:"-"`
 }
+
+// User is a person who signs in to the web UI or holds API tokens. Its
+// tokens and sessions carry its role and country scope.
+type User struct {
+	Name      string   `json:"name"` // an email address, or a word such as "admin"
+	Role      string   `json:"role"`
+	Countries []string `json:"countries,omitempty"` // empty: every country
+	Disabled  bool     `json:"disabled,omitempty"`
+	// HasPassword is set once the user has chosen a password; until then
+	// a one-time password (MustChangePassword) may sign in once.
+	HasPassword        bool      `json:"has_password"`
+	MustChangePassword bool      `json:"must_change_password,omitempty"`
+	Created            time.Time `json:"created"`
+	Updated            time.Time `json:"updated,omitzero"`
+}
+
+// Principal returns the user as the principal of its requests.
+func (u *User) Principal() *Principal {
+	return &Principal{Name: u.Name, Role: u.Role, Countries: u.Countries}
+}
+
+// Session is a signed-in web UI session; only a hash of its secret is
+// stored. It ends at Expires, or after a period without requests.
+type Session struct {
+	ID        string    `json:"id"`
+	User      string    `json:"user"`
+	Created   time.Time `json:"created"`
+	LastSeen  time.Time `json:"last_seen"`
+	Expires   time.Time `json:"expires"`
+	Addr      string    `json:"addr,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	// MustChangePassword marks a session opened with a one-time password:
+	// it may only set a new password or sign out.
+	MustChangePassword bool `json:"must_change_password,omitempty"`
+}

@@ -11,8 +11,10 @@ package store
 //	contacts_by_email    outreach.EmailKey(email) -> id
 //	suppressions         EmailKey(address) or "hash:"+keyed hash -> JSON outreach.Suppression
 //	segments             name -> JSON outreach.Segment
-//	principals           name -> JSON principal (role, countries, password hash, disabled)
+//	principals           name -> JSON principal: a user (role, countries, bcrypt password hash
+//	                     or SHA-256 of a one-time password, disabled)
 //	tokens               token id -> JSON outreach.Token with its SHA-256 hash
+//	sessions             session id -> JSON outreach.Session with the SHA-256 hash of its secret
 //	templates            name|0x00|version -> JSON templateVersion (files, author, time)
 //	waves                id -> JSON outreach.Wave
 //	wave_runs            wave id|send id -> JSON store.WaveRun: the slot a run was scheduled for
@@ -55,4 +57,5 @@ var buckets = []string{
 	"mailboxes", "endorsements", "letters", "letter_sends", "audit",
 	"review", "soft_bounces", "endorsements_by_contact", "endorsement_replies", "reply_endorsement",
 	"wave_runs",
+	"sessions",
 }

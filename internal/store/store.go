@@ -34,7 +34,7 @@ type Options struct {
 
 // Store is an open database.
 type Store struct {
-	db   *bolt.DB
+	db   *handle
 	path string
 	now  func() time.Time
 }
@@ -56,16 +56,18 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	os.Remove(path + compactSuffix) // left by a compaction that did not finish
+	bo := &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync, FreelistType: bolt.FreelistMapType, NoFreelistSync: true}
+	db, err := bolt.Open(path, 0o600, bo)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w (stop the other `outreach serve` using this data directory, or pass another --data)", path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, now: o.Now}
+	s := &Store{db: &handle{db: db, opts: bo}, path: path, now: o.Now}
 	if err := s.migrate(); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, err
 	}
 	return s, nil

@@ -67,16 +67,25 @@ func suppress(tx *bolt.Tx, now time.Time, addr, reason, source string) error {
 	return putContact(tx, c)
 }
 
-// Unsuppress removes address from the suppression list. It does not
-// reactivate a contact: that takes ReactivateContact.
+// Unsuppress removes address from the suppression list, under its own key
+// and under its keyed hash if it was forgotten (someone typing the address
+// decides to write to it again). It does not reactivate a contact: that
+// takes ReactivateContact.
 func (s *Store) Unsuppress(ctx context.Context, address, by string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		k := []byte(outreach.EmailKey(address))
-		if bucket(tx, "suppressions").Get(k) == nil {
-			return notFound("suppression", address)
+		b := bucket(tx, "suppressions")
+		found := false
+		for _, k := range []string{outreach.EmailKey(address), addressHash(tx.DB(), address)} {
+			if k == "" || b.Get([]byte(k)) == nil {
+				continue
+			}
+			found = true
+			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
 		}
-		if err := bucket(tx, "suppressions").Delete(k); err != nil {
-			return err
+		if !found {
+			return notFound("suppression", address)
 		}
 		return appendAudit(tx, s.now(), by, "suppress.remove", address, "")
 	})
@@ -92,8 +101,15 @@ func (s *Store) Suppressed(ctx context.Context, address string) (bool, error) {
 	return ok, err
 }
 
+// isSuppressed reports whether address is on the suppression list, under
+// its own key or, once forgotten, under its keyed hash (see Forget).
 func isSuppressed(tx *bolt.Tx, address string) bool {
-	return bucket(tx, "suppressions").Get([]byte(outreach.EmailKey(address))) != nil
+	b := bucket(tx, "suppressions")
+	if b.Get([]byte(outreach.EmailKey(address))) != nil {
+		return true
+	}
+	h := addressHash(tx.DB(), address)
+	return h != "" && b.Get([]byte(h)) != nil
 }
 
 // Suppressions lists the suppression list in address order.

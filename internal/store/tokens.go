@@ -14,15 +14,24 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// principalRecord is a named principal: the admin created at first start,
-// a user, or the holder of tokens.
+// principalRecord is a named principal: a user, the admin created at
+// first start, or the holder of tokens. PasswordHash is bcrypt;
+// OneTimeHash is the SHA-256 of a random one-time password.
 type principalRecord struct {
 	Name         string    `json:"name"`
 	Role         string    `json:"role"`
 	Countries    []string  `json:"countries,omitempty"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	PasswordHash []byte    `json:"password_hash,omitempty"`
+	OneTimeHash  []byte    `json:"one_time_hash,omitempty"`
 	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated,omitzero"`
+}
+
+func (r *principalRecord) user() outreach.User {
+	return outreach.User{Name: r.Name, Role: r.Role, Countries: r.Countries, Disabled: r.Disabled,
+		HasPassword: len(r.PasswordHash) > 0, MustChangePassword: len(r.PasswordHash) == 0 && len(r.OneTimeHash) > 0,
+		Created: r.Created, Updated: r.Updated}
 }
 
 type tokenRecord struct {
