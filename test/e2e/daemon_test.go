@@ -239,7 +239,7 @@ type waveView struct {
 }
 
 // counts sums the counts of the wave's runs.
-func (v *waveView) counts() outreach.SendCounts {
+func (v waveView) counts() outreach.SendCounts {
 	var k outreach.SendCounts
 	for _, r := range v.Runs {
 		k.Total += r.Counts.Total

@@ -16,11 +16,13 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -28,7 +30,19 @@ import (
 // servers are not configured (every test then skips).
 var binary string
 
+// parallel is how many tests run at once unless -parallel says otherwise:
+// they mostly wait for the servers, so more than GOMAXPROCS (the default,
+// 2 on CI) keeps the suite at the length of its longest test, the ~65 s
+// of Postfix's deferred-mail expiry.
+const parallel = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(parallel))
+	}
 	os.Exit(run(m))
 }
 
