@@ -118,12 +118,17 @@ func (f *uiFixture) contactID(t testing.TB, email string) uint64 {
 	return c.ID
 }
 
-// reviewReply stores a reply waiting for a person, as the inbox would.
+// reviewReply stores a reply waiting for a person, as the inbox would,
+// answering the contact's latest delivery when it has one.
 func (f *uiFixture) reviewReply(t testing.TB, key, from, text string) uint64 {
 	t.Helper()
-	rec, err := f.st.RecordReply(context.Background(), &store.Incoming{Key: key, Reply: outreach.Reply{
-		MessageID: key, From: from, Subject: "Re: Join the call", ContactID: f.contactID(t, from), CampaignID: f.svc.DefaultCampaign,
-		Class: outreach.ClassOther, Review: true, Text: text, Reason: "no clear endorsement: a question", Match: outreach.MatchSender}})
+	ctx := context.Background()
+	r := outreach.Reply{MessageID: key, From: from, Subject: "Re: Join the call", ContactID: f.contactID(t, from), CampaignID: f.svc.DefaultCampaign,
+		Class: outreach.ClassOther, Review: true, Text: text, Reason: "no clear endorsement: a question", Match: outreach.MatchSender}
+	if ds, err := f.st.ContactDeliveries(ctx, r.ContactID); err == nil && len(ds) > 0 {
+		r.DeliveryID, r.Match = ds[len(ds)-1].ID, outreach.MatchToken
+	}
+	rec, err := f.st.RecordReply(ctx, &store.Incoming{Key: key, Reply: r})
 	if err != nil {
 		t.Fatal(err)
 	}

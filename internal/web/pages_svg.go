@@ -102,8 +102,9 @@ func dayChart(days []service.DayCount) template.HTML {
 	for i, p := range pts {
 		x := float64(left) + step*float64(i)
 		if p.new > 0 {
+			bw := min(max(step*0.8, 1), 24)
 			fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %d new</title></rect>`,
-				x+step*0.1, y(p.new), max(step*0.8, 1), float64(top+plotH)-y(p.new), p.day.Format("2006-01-02"), p.new)
+				x+(step-bw)/2, y(p.new), bw, float64(top+plotH)-y(p.new), p.day.Format("2006-01-02"), p.new)
 		}
 		cmd := "L"
 		if i == 0 {
@@ -112,6 +113,9 @@ func dayChart(days []service.DayCount) template.HTML {
 		fmt.Fprintf(&line, "%s%.1f %.1f ", cmd, x+step/2, y(p.total))
 	}
 	fmt.Fprintf(&b, `<path class="line" d="%s"/>`, strings.TrimSpace(line.String()))
+	if len(pts) == 1 {
+		fmt.Fprintf(&b, `<circle class="dot" cx="%.1f" cy="%.1f" r="4"/>`, float64(left)+step/2, y(pts[0].total))
+	}
 	fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text><text x="%d" y="%d" text-anchor="end">%s</text>`,
 		left, h-8, first.Format("2006-01-02"), left+plotW, h-8, last.Format("2006-01-02"))
 	summary := fmt.Sprintf("Endorsements over time: %d by %s, from %s.", pts[len(pts)-1].total, last.Format("2006-01-02"), first.Format("2006-01-02"))

@@ -27,6 +27,14 @@ type templateFile struct {
 	Rows              int
 }
 
+// fileGroup is a template's files of one language, or its layouts and
+// partials; the editor shows each group folded unless Open.
+type fileGroup struct {
+	Label string
+	Open  bool
+	Files []templateFile
+}
+
 type templatePage struct {
 	Name          string
 	Version       uint64
@@ -34,7 +42,7 @@ type templatePage struct {
 	Latest        bool
 	By            string
 	Time          time.Time
-	Files         []templateFile
+	Groups        []fileGroup
 	Languages     []string
 	Contacts      []outreach.Contact
 	Preview       *service.FilesPreview
@@ -112,11 +120,20 @@ func (s *Server) templatePage(w http.ResponseWriter, r *http.Request, p *outreac
 			status = http.StatusUnprocessableEntity
 		}
 	}
-	pg.Files = editorFiles(name, files)
-	for _, f := range pg.Files {
-		if lang, ok := strings.CutSuffix(strings.TrimPrefix(f.Path, name+"/"), ".subject"); ok && !strings.Contains(lang, "/") && strings.HasPrefix(f.Path, name+"/") {
-			pg.Languages = append(pg.Languages, lang)
+	for _, f := range editorFiles(name, files) {
+		label := "Layout and partials"
+		if rest, ok := strings.CutPrefix(f.Path, name+"/"); ok && !strings.Contains(rest, "/") {
+			label, _, _ = strings.Cut(rest, ".")
+			if !slices.Contains(pg.Languages, label) {
+				pg.Languages = append(pg.Languages, label)
+			}
 		}
+		if n := len(pg.Groups); n == 0 || pg.Groups[n-1].Label != label {
+			pg.Groups = append(pg.Groups, fileGroup{Label: label})
+		}
+		g := &pg.Groups[len(pg.Groups)-1]
+		g.Files = append(g.Files, f)
+		g.Open = g.Open || d.Err(f.Path) != ""
 	}
 	if pg.Contacts, _, err = s.Svc.ListContacts(r.Context(), p, "", 0, 50); err != nil {
 		return err
@@ -139,6 +156,16 @@ func (s *Server) templatePage(w http.ResponseWriter, r *http.Request, p *outreac
 				status = http.StatusUnprocessableEntity
 			}
 		}
+	}
+	open := d.Val("lang")
+	if pg.Preview != nil {
+		open = pg.Preview.Lang
+	}
+	if open == "" {
+		open = "en"
+	}
+	for i := range pg.Groups {
+		pg.Groups[i].Open = pg.Groups[i].Open || pg.Groups[i].Label == open
 	}
 	return s.page(w, r, p, status, "template", d)
 }

@@ -132,7 +132,11 @@
         (err.problems || []).forEach(function (p) {
           var t = form.querySelector('textarea[data-file="' + CSS.escape(p.file) + '"]');
           var e = form.querySelector('[data-file-error="' + CSS.escape(p.file) + '"]');
-          if (t) { t.setAttribute("aria-invalid", "true"); }
+          if (t) {
+            t.setAttribute("aria-invalid", "true");
+            var group = t.closest("details");
+            if (group) { group.open = true; }
+          }
           if (e) { e.textContent += (e.textContent ? "\n" : "") + (p.line ? "line " + p.line + ": " : "") + p.reason; }
         });
       });
