@@ -28,7 +28,9 @@ type Captured struct {
 type Source interface{ Captured() []Captured }
 
 // Mailbox receives the simulated answers (the campaign's IMAP mailbox).
-type Mailbox interface{ Append(mailbox string, raw []byte) error }
+type Mailbox interface {
+	Append(mailbox string, raw []byte) error
+}
 
 // Simulator plays the demo partners: it watches the mail outreach sends
 // and, after Delay, drops each partner's answer into the campaign mailbox

@@ -502,4 +502,3 @@ func (e *Engine) ForgetCampaign(id uint64) {
 	delete(e.campaigns, id)
 	e.mu.Unlock()
 }
-
