@@ -39,6 +39,12 @@ func (s *Store) ImportContacts(ctx context.Context, fill func(put PutFunc) error
 		now := s.now().UTC()
 		var old outreach.Contact
 		n := 0
+		// The index entries of new contacts are put at the end, in key
+		// order: bbolt splits nodes only at commit, so unordered puts
+		// into one transaction cost O(n²) memmove (200k rows: 25 s
+		// instead of 3 s).
+		created := map[string]uint64{}
+		var newKeys []string
 		put := func(c *outreach.Contact) (string, error) {
 			if n++; n%4096 == 0 && ctx.Err() != nil {
 				return "", ctx.Err()
@@ -47,9 +53,13 @@ func (s *Store) ImportContacts(ctx context.Context, fill func(put PutFunc) error
 			if err != nil {
 				return "", err
 			}
-			k := []byte(outreach.EmailKey(addr))
+			k := outreach.EmailKey(addr)
 			result := Created
-			if id := byEmail.Get(k); id != nil {
+			id := byEmail.Get([]byte(k))
+			if cid, ok := created[k]; ok {
+				id = u64(cid)
+			}
+			if id != nil {
 				if err := decodeContact(contacts.Get(id), &old, false); err != nil {
 					return "", err
 				}
@@ -72,14 +82,22 @@ func (s *Store) ImportContacts(ctx context.Context, fill func(put PutFunc) error
 				id, _ := contacts.NextSequence()
 				c.ID = id
 				c.Created, c.Updated = now, now
-				if err := byEmail.Put(k, u64(id)); err != nil {
-					return "", err
-				}
+				created[k] = id
+				newKeys = append(newKeys, k)
 			}
 			// bbolt keeps the value slice until commit: never reuse it.
 			return result, contacts.Put(u64(c.ID), encodeContact(nil, c))
 		}
-		return fill(put)
+		if err := fill(put); err != nil {
+			return err
+		}
+		slices.Sort(newKeys)
+		for _, k := range newKeys {
+			if err := byEmail.Put([]byte(k), u64(created[k])); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
