@@ -3,9 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/outreach-coalition/outreach/internal/service"
 	"github.com/outreach-coalition/outreach/internal/web"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func init() { extraCommands = append(extraCommands, newWavesCmd, newLogCmd) }
@@ -20,36 +25,86 @@ func init() { extraCommands = append(extraCommands, newWavesCmd, newLogCmd) }
 func newWavesCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "waves",
-		Short: "Send a template to a segment: create, list, show, pause, resume, cancel waves",
+		Short: "Send a template to a segment, once or on a schedule: add, list, show, dry-run, watch, pause, resume, cancel",
 		Long: `A wave sends one template to the contacts a filter (or saved segment)
-selects. Recipients are fixed when a run starts; suppressed, unsubscribed and
-bounced contacts are left out and counted as such; targets (heads of state,
-ministries, legislators, NHRIs) never receive waves, only letters.`,
+selects, once (--at) or on a schedule (--cron with --tz). Recipients are fixed
+when a run starts; suppressed, unsubscribed and bounced contacts are left out
+and counted as such; targets (heads of state, ministries, legislators, NHRIs)
+never receive waves, only letters. Nobody receives the same template twice in
+one campaign unless --allow-repeat.
+
+--local-hour 9 sends to each recipient when its own clock shows 9 o'clock (the
+contact's zone, else its country's, else --tz), spread over the day.
+
+A follow-up (--followup-of ID --after 7d --unless replied|endorsed) goes to
+the recipients of an earlier wave who, --after their message, have not
+replied (auto-replies do not count) or have no pending or confirmed
+endorsement. Without --at or --cron it runs --after the earlier wave.
+
+Schedules survive restarts; a run missed while the daemon was down runs once
+at start-up if younger than waves.grace (default 6h) and is skipped otherwise.
+On daylight-saving days a local time that does not exist runs at the first
+instant after it, and one that occurs twice runs once.`,
 	}
 	var in service.WaveInput
+	var localHour int
+	var dryRun bool
 	add := &cobra.Command{
-		Use:   "add --name N --template T (--filter EXPR | --segment NAME) --at now",
-		Short: "Create a wave",
+		Use:   "add --name N --template T (--filter EXPR | --segment NAME) [--at TIME|now | --cron SPEC --tz ZONE]",
+		Short: "Create a wave (or, with --dry-run, show what it would do)",
 		Example: `  outreach waves add --name "ASEAN call" --template call-to-action --filter 'region = ASEAN and kind = partner' --at now
-  outreach waves add --name "Requests" --template endorsement-request --segment asean-partners --at 2026-12-01T09:00:00+08:00`,
+  outreach waves add --name "Requests" --template endorsement-request --segment asean-partners --at 2026-12-01T09:00:00+08:00
+  outreach waves add --name "Monday digest" --template call-to-action --segment partners --cron '0 9 * * MON' --tz Europe/Paris
+  outreach waves add --name "Morning" --template endorsement-request --segment partners --local-hour 9 --dry-run
+  outreach waves add --name "Reminder" --template reminder --followup-of 3 --after 7d --unless endorsed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("local-hour") {
+				in.LocalHour = &localHour
+			}
+			if dryRun {
+				var d service.DryRun
+				if err := c.call(cmd.Context(), func(cl *web.Client) error {
+					return cl.JSON(cmd.Context(), http.MethodPost, "/api/v1/waves/dry-run", nil, in, &d)
+				}); err != nil {
+					return err
+				}
+				if c.jsonOut {
+					return c.printJSON(d)
+				}
+				printDryRun(c.stdout, &d)
+				return nil
+			}
 			var v service.WaveView
 			if err := c.call(cmd.Context(), func(cl *web.Client) error {
 				return cl.JSON(cmd.Context(), http.MethodPost, "/api/v1/waves", nil, in, &v)
 			}); err != nil {
 				return err
 			}
+			if c.jsonOut {
+				return c.printJSON(v)
+			}
 			printWave(c.stdout, &v)
 			return nil
 		},
 	}
-	add.Flags().StringVar(&in.Name, "name", "", "wave name")
-	add.Flags().StringVar(&in.Template, "template", "", "template name (outreach templates list)")
-	add.Flags().StringVar(&in.Filter, "filter", "", "filter expression selecting recipients")
-	add.Flags().StringVar(&in.Segment, "segment", "", "saved segment selecting recipients")
-	add.Flags().StringVar(&in.At, "at", "now", `when: "now" or an RFC 3339 time`)
-	add.Flags().Uint64Var(&in.CampaignID, "campaign", 0, "campaign id (default: the default campaign)")
+	f := add.Flags()
+	f.StringVar(&in.Name, "name", "", "wave name")
+	f.StringVar(&in.Template, "template", "", "template name (outreach templates list)")
+	f.StringVar(&in.Filter, "filter", "", "filter expression selecting recipients")
+	f.StringVar(&in.Segment, "segment", "", "saved segment selecting recipients (as it is when each run starts)")
+	f.StringVar(&in.At, "at", "", `when: "now" (the default) or an RFC 3339 time`)
+	f.StringVar(&in.Cron, "cron", "", `recurring: five cron fields ("0 9 * * MON-FRI") or @daily, @weekly, ...; needs --tz`)
+	f.StringVar(&in.TimeZone, "tz", "", "IANA zone of --cron, and of --local-hour for recipients without a known zone")
+	f.IntVar(&localHour, "local-hour", 0, "send to each recipient at this hour (0-23) of its own time zone")
+	f.Uint64Var(&in.FollowupOf, "followup-of", 0, "follow up on this wave's recipients")
+	f.StringVar(&in.After, "after", "", "follow-up: how long after the earlier message (7d, 36h)")
+	f.StringVar(&in.Unless, "unless", "", "follow-up: leave out those who have: replied or endorsed")
+	f.BoolVar(&in.AllowRepeat, "allow-repeat", false, "also send to contacts who already had this template in this campaign")
+	f.Float64Var(&in.Rate, "rate", 0, "at most this many messages per second for this wave (0: the server's rate)")
+	f.Uint64Var(&in.CampaignID, "campaign", 0, "campaign id (default: the default campaign)")
+	f.BoolVar(&dryRun, "dry-run", false, "show who would receive what and when, with a rendered sample; change nothing")
+	f.BoolVar(&c.jsonOut, "json", false, "print JSON")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -66,10 +121,10 @@ ministries, legislators, NHRIs) never receive waves, only letters.`,
 				return c.printJSON(out)
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tTEMPLATE\tSTATE\tTOTAL\tSENT\tQUEUED\tFAILED\tSUPPRESSED")
+			fmt.Fprintln(tw, "ID\tNAME\tTEMPLATE\tSTATE\tWHEN\tTOTAL\tSENT\tQUEUED\tFAILED\tSUPPRESSED")
 			for _, w := range out {
 				k := totals(w.Runs)
-				fmt.Fprintf(tw, "%d\t%s\t%s@v%d\t%s\t%d\t%d\t%d\t%d\t%d\n", w.ID, w.Name, w.Template, w.TemplateVersion, w.State, k.Total, k.Sent, k.Pending(), k.Failed, k.Suppressed)
+				fmt.Fprintf(tw, "%d\t%s\t%s@v%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", w.ID, w.Name, w.Template, w.TemplateVersion, w.State, when(&w), k.Total, k.Sent, k.Pending(), k.Failed, k.Suppressed)
 			}
 			return tw.Flush()
 		},
@@ -94,12 +149,31 @@ ministries, legislators, NHRIs) never receive waves, only letters.`,
 		},
 	}
 	show.Flags().BoolVar(&c.jsonOut, "json", false, "print JSON")
-	cmd.AddCommand(add, list, show)
+	dry := &cobra.Command{
+		Use:   "dry-run ID",
+		Short: "Show who the wave's next run would reach, when and in which language, with a rendered sample; change nothing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var d service.DryRun
+			if err := c.call(cmd.Context(), func(cl *web.Client) error {
+				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/waves/"+url.PathEscape(args[0])+"/dry-run", nil, nil, &d)
+			}); err != nil {
+				return err
+			}
+			if c.jsonOut {
+				return c.printJSON(d)
+			}
+			printDryRun(c.stdout, &d)
+			return nil
+		},
+	}
+	dry.Flags().BoolVar(&c.jsonOut, "json", false, "print JSON")
+	cmd.AddCommand(add, list, show, dry, newWatchCmd(c))
 	var reason string
 	for _, action := range []struct{ name, short string }{
-		{"pause", "Pause a wave: no new message starts within a second; only a person's resume lifts it"},
-		{"resume", "Resume a paused wave"},
-		{"cancel", "Cancel a wave: queued messages are withdrawn; sent ones stay logged"},
+		{"pause", "Pause a wave: no new message starts within a second, later runs are held; only a person's resume lifts it"},
+		{"resume", "Resume a paused wave where it stopped"},
+		{"cancel", "Cancel a wave: queued messages are withdrawn, no further run starts; sent ones stay logged"},
 	} {
 		a := action
 		sub := &cobra.Command{
@@ -129,6 +203,96 @@ ministries, legislators, NHRIs) never receive waves, only letters.`,
 	return cmd
 }
 
+// newWatchCmd follows a wave's progress: a live bar on a terminal, a line
+// per change otherwise.
+func newWatchCmd(c *cli) *cobra.Command {
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "watch ID",
+		Short: "Follow a wave's progress (queued, sent, failed, replied) until its run ends",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.client()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			tty := false
+			if f, ok := c.stdout.(*os.File); ok {
+				tty = term.IsTerminal(int(f.Fd()))
+			}
+			last := ""
+			for {
+				var v service.WaveView
+				if err := cl.JSON(ctx, http.MethodGet, "/api/v1/waves/"+url.PathEscape(args[0]), nil, nil, &v); err != nil {
+					if tty && last != "" {
+						fmt.Fprintln(c.stdout)
+					}
+					return err
+				}
+				line := progress(&v, tty)
+				switch {
+				case tty:
+					fmt.Fprintf(c.stdout, "\r%s\x1b[K", line)
+				case line != last:
+					fmt.Fprintln(c.stdout, line)
+				}
+				last = line
+				if finished(&v) {
+					if tty {
+						fmt.Fprintln(c.stdout)
+					}
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					if tty {
+						fmt.Fprintln(c.stdout)
+					}
+					return nil
+				case <-time.After(interval):
+				}
+			}
+		},
+	}
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often to look")
+	return cmd
+}
+
+// finished reports whether watching a wave can stop: it is done or
+// cancelled, or a recurring wave's latest run has ended.
+func finished(v *service.WaveView) bool {
+	switch v.State {
+	case outreach.WaveDone, outreach.WaveCancelled:
+		return true
+	case outreach.WaveScheduled:
+		return v.Cron != "" && len(v.Runs) > 0
+	}
+	return false
+}
+
+// progress renders a wave's counts, with a bar when bar is set.
+func progress(v *service.WaveView, bar bool) string {
+	k := totals(v.Runs)
+	final := k.Sent + k.Failed + k.Suppressed + k.Cancelled
+	s := fmt.Sprintf("wave %d %s: %d/%d sent, %d queued, %d failed, %d replied", v.ID, v.State, k.Sent, k.Total, k.Pending(), k.Failed, v.Replied)
+	if k.Suppressed > 0 {
+		s += fmt.Sprintf(", %d suppressed", k.Suppressed)
+	}
+	if k.Cancelled > 0 {
+		s += fmt.Sprintf(", %d cancelled", k.Cancelled)
+	}
+	if !bar {
+		return s
+	}
+	const width = 30
+	filled := 0
+	if k.Total > 0 {
+		filled = final * width / k.Total
+	}
+	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + "] " + s
+}
+
 func totals(runs []outreach.Send) outreach.SendCounts {
 	var k outreach.SendCounts
 	for _, r := range runs {
@@ -145,16 +309,84 @@ func totals(runs []outreach.Send) outreach.SendCounts {
 	return k
 }
 
+// when describes a wave's schedule in a few words.
+func when(v *service.WaveView) string {
+	s := ""
+	switch {
+	case v.Cron != "":
+		s = fmt.Sprintf("cron %q %s", v.Cron, v.TimeZone)
+	case !v.At.IsZero():
+		s = "at " + v.At.UTC().Format(time.RFC3339)
+	}
+	if v.LocalHour != nil {
+		s += fmt.Sprintf(", local hour %d", *v.LocalHour)
+	}
+	return s
+}
+
 func printWave(w io.Writer, v *service.WaveView) {
 	k := totals(v.Runs)
 	fmt.Fprintf(w, "wave %d %q: %s\n", v.ID, v.Name, v.State)
-	fmt.Fprintf(w, "  template %s (version %d), filter %q\n", v.Template, v.TemplateVersion, v.Filter)
-	fmt.Fprintf(w, "  %d recipients: %d sent, %d queued, %d retrying, %d failed, %d suppressed, %d cancelled, %d uncertain\n",
-		k.Total, k.Sent, k.Queued+k.Sending, k.Retrying, k.Failed, k.Suppressed, k.Cancelled, k.Uncertain)
+	fmt.Fprintf(w, "  template %s (version %d), filter %q", v.Template, v.TemplateVersion, v.Filter)
+	if v.Segment != "" {
+		fmt.Fprintf(w, " (segment %s)", v.Segment)
+	}
+	fmt.Fprintf(w, "\n  %s", when(v))
+	if !v.Next.IsZero() {
+		fmt.Fprintf(w, "; next run %s", v.Next.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
+	if v.FollowupOf != 0 {
+		fmt.Fprintf(w, "  follow-up of wave %d, %s after, unless %s\n", v.FollowupOf, v.After, v.Unless)
+	}
+	if v.Rate > 0 {
+		fmt.Fprintf(w, "  at most %g messages per second\n", v.Rate)
+	}
+	fmt.Fprintf(w, "  %d recipients: %d sent, %d queued, %d retrying, %d failed, %d suppressed, %d cancelled, %d uncertain; %d replied\n",
+		k.Total, k.Sent, k.Queued+k.Sending, k.Retrying, k.Failed, k.Suppressed, k.Cancelled, k.Uncertain, v.Replied)
+	if len(v.LeftOut) > 0 {
+		fmt.Fprintf(w, "  left out of the latest run: %s\n", leftOut(v.LeftOut))
+	}
+	if v.Pause != nil {
+		fmt.Fprintf(w, "  paused by %s at %s: %s\n", v.Pause.By, v.Pause.Time.Format(time.RFC3339), v.Pause.Reason)
+	}
 	for _, r := range v.Runs {
-		if r.Pause != nil {
-			fmt.Fprintf(w, "  paused by %s at %s: %s\n", r.Pause.By, r.Pause.Time.Format(time.RFC3339), r.Pause.Reason)
+		if r.Pause != nil && (v.Pause == nil || *r.Pause != *v.Pause) {
+			fmt.Fprintf(w, "  run %d paused by %s at %s: %s\n", r.ID, r.Pause.By, r.Pause.Time.Format(time.RFC3339), r.Pause.Reason)
 		}
+	}
+}
+
+func leftOut(m map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%d %s", m[k], strings.ReplaceAll(k, "_", " ")))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// printDryRun prints a dry run: every recipient with its send time (UTC
+// and its own), its language variant, then a rendered sample per variant.
+func printDryRun(w io.Writer, d *service.DryRun) {
+	fmt.Fprintf(w, "dry run of wave %q: template %s (version %d), run at %s; nothing was changed\n",
+		d.Wave.Name, d.Wave.Template, d.Wave.TemplateVersion, d.RunAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "%d recipients\n", len(d.Recipients))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EMAIL\tORGANIZATION\tCOUNTRY\tLANGUAGE\tSEND AT (UTC)\tLOCAL TIME")
+	for _, r := range d.Recipients {
+		local := r.SendAt.UTC()
+		if loc, err := time.LoadLocation(r.Zone); err == nil {
+			local = r.SendAt.In(loc)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s %s\n", r.Email, r.Organization, r.Country, r.Language,
+			r.SendAt.UTC().Format("2006-01-02 15:04"), local.Format("2006-01-02 15:04 MST"), r.Zone)
+	}
+	tw.Flush()
+	if len(d.LeftOut) > 0 {
+		fmt.Fprintf(w, "left out: %s\n", leftOut(d.LeftOut))
+	}
+	for _, s := range d.Samples {
+		fmt.Fprintf(w, "\n--- sample (%s) for %s\nSubject: %s\n\n%s", s.Language, s.Email, s.Subject, s.Text)
 	}
 }
 

@@ -134,7 +134,11 @@ func Local(year int, month time.Month, day, hour, minute int, loc *time.Location
 	return resolve(time.Date(year, month, day, hour, minute, 0, 0, time.UTC), loc)
 }
 
-// wall returns t's wall-clock reading in loc, written as a UTC time.
+// Wall returns t's wall-clock reading in loc, written as a UTC time, for
+// comparing local times across an offset change: 01:30 EDT and 01:30 EST
+// have the same Wall.
+func Wall(t time.Time, loc *time.Location) time.Time { return wall(t, loc) }
+
 func wall(t time.Time, loc *time.Location) time.Time {
 	l := t.In(loc)
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)

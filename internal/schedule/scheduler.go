@@ -181,6 +181,9 @@ func (s *Scheduler) tick(ctx context.Context, now time.Time) time.Time {
 		if !e.next.IsZero() && !e.next.After(now) {
 			slot, m := s.due(e, now)
 			if !slot.IsZero() {
+				if late := now.Sub(slot); late > minGrace {
+					s.log.Warn("running a missed run late, within the grace period", "id", e.ID, "slot", slot, "late", late.Round(time.Second), "grace", s.grace)
+				}
 				s.fire(ctx, e, slot)
 			}
 			if m.Count > 0 {

@@ -261,6 +261,19 @@ func TestMissedRunWithinGraceRunsOnce(t *testing.T) {
 	}
 }
 
+func TestLateSingleRunIsLogged(t *testing.T) {
+	clock := newFakeClock(utc("2026-05-04T10:30:00Z"))
+	var r recorder
+	s, logs := start(t, Options{Clock: clock, Grace: 6 * time.Hour})
+	s.Set(Entry{ID: "once", Schedule: Once(utc("2026-05-04T09:00:00Z")), Last: utc("2026-05-01T00:00:00Z"), Job: r.job(clock)})
+	if got := r.wait(t, 1); !got[0].Equal(utc("2026-05-04T09:00:00Z")) {
+		t.Fatalf("ran for %v", got)
+	}
+	if !strings.Contains(logs.String(), "running a missed run late") {
+		t.Errorf("the late run is not logged:\n%s", logs)
+	}
+}
+
 func TestMissedRunOutsideGraceIsSkipped(t *testing.T) {
 	clock := newFakeClock(utc("2026-05-04T12:00:00Z"))
 	var r recorder

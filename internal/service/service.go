@@ -28,6 +28,9 @@ type Service struct {
 	Tokens TokenParser
 	// TemplateSource is where template reloads read (templates.go).
 	TemplateSource TemplateSource
+	// Scheduler runs waves at their times (nil: waves due later wait for
+	// the next start).
+	Scheduler WaveScheduler
 }
 
 // New returns a Service over st.

@@ -333,3 +333,21 @@ func (s *Store) WaveReplied(ctx context.Context, waveID uint64) (int, error) {
 	})
 	return len(seen), err
 }
+
+// TakeOverPause gives a paused send a person's pause in place of the
+// system's, so that the system lifting its own pause (the SMTP server
+// answering again) no longer resumes it.
+func (s *Store) TakeOverPause(ctx context.Context, sendID uint64, pause *outreach.Pause) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		sends := bucket(tx, "sends")
+		var send outreach.Send
+		if ok, err := getJSON(sends, u64(sendID), &send); err != nil || !ok {
+			return notFound("send", sendID)
+		}
+		if send.State != outreach.SendPaused {
+			return outreach.Errorf(outreach.ECONFLICT, "send %d is %s, not paused", sendID, send.State)
+		}
+		send.Pause = pause
+		return putJSON(sends, u64(sendID), send)
+	})
+}

@@ -51,8 +51,10 @@ func (s *Server) routes() []Route {
 		{"DELETE /api/v1/tokens/{id}", admin, s.revokeToken},
 
 		{"POST /api/v1/waves", coordinator, s.createWave},
+		{"POST /api/v1/waves/dry-run", coordinator, s.previewWave},
 		{"GET /api/v1/waves", viewer, s.listWaves},
 		{"GET /api/v1/waves/{id}", viewer, s.getWave},
+		{"GET /api/v1/waves/{id}/dry-run", viewer, s.dryRunWave},
 		{"POST /api/v1/waves/{id}/{action}", coordinator, s.waveAction},
 
 		{"GET /api/v1/templates", viewer, s.listTemplates},
