@@ -376,6 +376,9 @@ type Decision struct {
 	Action  string // for the audit trail: review.approve, review.reject, review.reclassify
 	Class   string // the reply's class afterwards
 	Note    string
+	// ContactID and CampaignID link a reply that has none to a contact
+	// and a campaign; they never replace a link the reply has.
+	ContactID, CampaignID uint64
 	// Confirm confirms the reply's endorsement, creating it from Confirm
 	// when the reply has none (CampaignID, ContactID, Email,
 	// Organization, PrintName, Country and Evidence filled in). A
@@ -409,6 +412,12 @@ func (s *Store) DecideReply(ctx context.Context, d Decision) (*Decided, error) {
 		r, err := getReply(tx, d.ReplyID)
 		if err != nil {
 			return err
+		}
+		if r.ContactID == 0 && d.ContactID != 0 {
+			r.ContactID = d.ContactID
+		}
+		if r.CampaignID == 0 && d.CampaignID != 0 {
+			r.CampaignID = d.CampaignID
 		}
 		linked := replyEndorsement(tx, r.ID)
 		switch {
