@@ -239,3 +239,25 @@ func lineWith(out, s string) string {
 	}
 	return ""
 }
+
+func TestWatchProgressLine(t *testing.T) {
+	v := &service.WaveView{Wave: outreach.Wave{ID: 3, State: outreach.WaveRunning}, Replied: 2,
+		Runs: []outreach.Send{{Counts: outreach.SendCounts{Total: 10, Sent: 4, Failed: 1, Queued: 5}}}}
+	if got, want := progress(v, true), "[###############...............] wave 3 running: 4/10 sent, 5 queued, 1 failed, 2 replied"; got != want {
+		t.Errorf("bar = %q; want %q", got, want)
+	}
+	if got, want := progress(v, false), "wave 3 running: 4/10 sent, 5 queued, 1 failed, 2 replied"; got != want {
+		t.Errorf("plain = %q; want %q", got, want)
+	}
+	for _, tc := range []struct {
+		state, cron string
+		runs        int
+		done        bool
+	}{{outreach.WaveRunning, "", 1, false}, {outreach.WaveDone, "", 1, true}, {outreach.WaveCancelled, "", 0, true},
+		{outreach.WaveScheduled, "", 0, false}, {outreach.WaveScheduled, "@daily", 1, true}, {outreach.WavePaused, "", 1, false}} {
+		v := &service.WaveView{Wave: outreach.Wave{State: tc.state, Cron: tc.cron}, Runs: make([]outreach.Send, tc.runs)}
+		if got := finished(v); got != tc.done {
+			t.Errorf("finished(%s, cron %q, %d runs) = %v", tc.state, tc.cron, tc.runs, got)
+		}
+	}
+}

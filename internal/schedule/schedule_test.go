@@ -173,3 +173,33 @@ func TestLocal(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse checks that no spec or zone makes Parse or Next panic, and
+// that every schedule Parse accepts moves forward in time.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []struct{ spec, zone string }{
+		{"30 2 * * *", "America/New_York"}, {"*/15 9-17 * * MON-FRI", "Europe/Paris"}, {"@weekly", "UTC"},
+		{"@every 90m", "UTC"}, {"0 9 31 2 *", "UTC"}, {"15 2 * * *", "Australia/Lord_Howe"}, {"", ""}, {"? * * * *", "Asia/Kolkata"},
+		{"59 23 L * *", "UTC"}, {"0 0 29 2 *", "Pacific/Apia"},
+	} {
+		f.Add(seed.spec, seed.zone, int64(1772924400)) // 2026-03-08T00:00Z
+	}
+	f.Fuzz(func(t *testing.T, spec, zone string, unix int64) {
+		s, err := Parse(spec, zone)
+		if err != nil {
+			return
+		}
+		from := time.Unix(unix%(1<<33), 0)
+		prev := from
+		for range 5 {
+			next := s.Next(prev)
+			if next.IsZero() {
+				return
+			}
+			if !next.After(prev) {
+				t.Fatalf("Parse(%q, %q).Next(%v) = %v, not after", spec, zone, prev, next)
+			}
+			prev = next
+		}
+	})
+}

@@ -2,8 +2,8 @@ package service
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -194,11 +194,11 @@ func TestLocalHourSendsEachRecipientAtItsOwnHour(t *testing.T) {
 	// 10:00 UTC on 1 June 2026.
 	f := newFixture(t, time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC))
 	f.importCSV(t,
-		"kl@x.test,KL,Org KL,partner,MY,en,",                 // country zone: Asia/Kuala_Lumpur, 18:00 now
-		"bog@x.test,Bog,Org Bog,partner,CO,es,",              // America/Bogota, 05:00 now
-		"tyo@x.test,Tyo,Org Tyo,partner,PH,en,Asia/Tokyo",    // the contact's own zone wins over its country's
+		"kl@x.test,KL,Org KL,partner,MY,en,",                    // country zone: Asia/Kuala_Lumpur, 18:00 now
+		"bog@x.test,Bog,Org Bog,partner,CO,es,",                 // America/Bogota, 05:00 now
+		"tyo@x.test,Tyo,Org Tyo,partner,PH,en,Asia/Tokyo",       // the contact's own zone wins over its country's
 		"cv@x.test,CV,Org CV,partner,CV,pt,Atlantic/Cape_Verde", // 09:00 now: sent at once
-		"intl@x.test,Intl,Org Intl,partner,,en,",             // no zone: the wave's (New York, 06:00 EDT now)
+		"intl@x.test,Intl,Org Intl,partner,,en,",                // no zone: the wave's (New York, 06:00 EDT now)
 	)
 	v := f.create(t, WaveInput{Name: "morning", Template: "endorsement-request", Filter: "kind = partner", LocalHour: hour(9), TimeZone: "America/New_York"})
 	want := map[string]string{
@@ -717,4 +717,18 @@ func TestParseAfter(t *testing.T) {
 			t.Errorf("ParseAfter(%q) succeeded", in)
 		}
 	}
+}
+
+// FuzzParseAfter checks that ParseAfter never panics and never returns a
+// negative delay with a nil error for input without a minus sign.
+func FuzzParseAfter(f *testing.F) {
+	for _, s := range []string{"7d", "36h", "1d12h", "1w2d3h4m", "", "d", "-1h", "99999999999d", "1.5h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseAfter(s)
+		if err == nil && d < 0 && !strings.Contains(s, "-") {
+			t.Errorf("ParseAfter(%q) = %v", s, d)
+		}
+	})
 }
