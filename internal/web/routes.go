@@ -63,6 +63,17 @@ func (s *Server) routes() []Route {
 		{"PUT /api/v1/templates/{name}", coordinator, s.editTemplate},
 		{"GET /api/v1/templates/{name}/render", viewer, s.renderTemplate},
 
+		{"GET /api/v1/replies", viewer, s.listReplies},
+		{"GET /api/v1/replies/{id}", viewer, s.getReply},
+		{"GET /api/v1/review", viewer, s.reviewQueue},
+		{"POST /api/v1/review/{id}/{action}", coordinator, s.reviewAction},
+		{"GET /api/v1/endorsements", viewer, s.listEndorsements},
+		{"POST /api/v1/endorsements", coordinator, s.addEndorsement},
+		{"GET /api/v1/endorsements/export", viewer, s.exportEndorsements},
+		{"POST /api/v1/endorsements/import", coordinator, s.importEndorsements},
+		{"GET /api/v1/endorsements/{id}", viewer, s.getEndorsement},
+		{"POST /api/v1/endorsements/{id}/{action}", coordinator, s.endorsementAction},
+
 		{"GET /api/v1/letters", viewer, s.listLetters},
 		{"POST /api/v1/letters", coordinator, s.createLetter},
 		{"GET /api/v1/letters/{id}", viewer, s.getLetter},
