@@ -121,8 +121,10 @@ func freePorts(n int) ([]string, error) {
 	return ports, nil
 }
 
-// StopPostfix stops Postfix ("postfix stop") and waits until its master
-// process has exited and its ports refuse connections. Use it on a private
+// StopPostfix stops Postfix as a service manager would: "postfix stop",
+// then, once the master has exited, SIGTERM to the processes that outlive
+// it (an smtpd finishes its client's session otherwise). It waits until
+// all are gone and the ports refuse connections. Use it on a private
 // instance (StartInstance) only.
 func (s *Servers) StopPostfix(t testing.TB) {
 	t.Helper()
@@ -131,6 +133,12 @@ func (s *Servers) StopPostfix(t testing.TB) {
 		t.Fatalf("postfix stop: %v\n%s", err, out)
 	}
 	s.waitStopped(t, "postfix", pid, s.MX, s.Submission)
+	// Postfix's daemons run in its queue directory.
+	spool := filepath.Join(s.StateDir, "postfix") + "/"
+	killLeftovers(t, "postfix", func(pid int) bool {
+		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		return err == nil && strings.HasPrefix(cwd+"/", spool)
+	})
 }
 
 // StartPostfix starts the stopped Postfix again and waits for its ports.
@@ -143,17 +151,76 @@ func (s *Servers) StartPostfix(t testing.TB) {
 	waitPorts(t, "postfix", s.MX, s.Submission)
 }
 
-// StopDovecot stops Dovecot (SIGTERM to its master) and waits until it has
-// exited and its ports refuse connections. Meanwhile Postfix defers the
-// mail it cannot hand over by LMTP, and SMTP AUTH on the submission port
-// fails. Use it on a private instance (StartInstance) only.
+// StopDovecot stops Dovecot as a service manager would: SIGTERM to its
+// master, then, once it has exited, to the processes that outlive it (an
+// imap process keeps serving its logged-in client otherwise, so IMAP
+// clients would never notice the restart). It waits until all are gone
+// and the ports refuse connections. Meanwhile Postfix defers the mail it
+// cannot hand over by LMTP, and SMTP AUTH on the submission port fails.
+// Use it on a private instance (StartInstance) only.
 func (s *Servers) StopDovecot(t testing.TB) {
 	t.Helper()
 	pid := s.pid(t, filepath.Join(s.StateDir, "dovecot", "run", "master.pid"), "dovecot")
+	conf, err := os.ReadFile(s.DovecotConfig)
+	if err != nil {
+		t.Fatalf("stop dovecot: %v", err)
+	}
+	instance := ""
+	for line := range strings.Lines(string(conf)) {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "instance_name" {
+			instance = strings.TrimSpace(v)
+		}
+	}
+	if instance == "" {
+		t.Fatalf("stop dovecot: no instance_name in %s", s.DovecotConfig)
+	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatalf("stop dovecot (pid %d): %v", pid, err)
 	}
 	s.waitStopped(t, "dovecot", pid, s.IMAP, s.IMAPS)
+	// Dovecot titles its processes "dovecot-INSTANCE/SERVICE ...".
+	title := []byte("dovecot-" + instance + "/")
+	killLeftovers(t, "dovecot", func(pid int) bool {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		return err == nil && bytes.HasPrefix(cmdline, title)
+	})
+}
+
+// killLeftovers sends SIGTERM to every process that match selects, and
+// SIGKILL to those still there 5 s later, and waits until they are gone.
+func killLeftovers(t testing.TB, name string, match func(pid int) bool) {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatalf("stop %s: %v", name, err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() || gone(pid) || !match(pid) {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGTERM) == nil {
+			pids = append(pids, pid)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	killed := false
+	for _, pid := range pids {
+		for !gone(pid) {
+			if time.Now().After(deadline) {
+				if killed {
+					t.Fatalf("stop %s: pid %d survives SIGKILL", name, pid)
+				}
+				for _, p := range pids {
+					syscall.Kill(p, syscall.SIGKILL)
+				}
+				killed = true
+				deadline = time.Now().Add(serverWait)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // StartDovecot starts the stopped Dovecot again and waits for its ports.

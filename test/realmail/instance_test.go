@@ -2,8 +2,11 @@ package realmail_test
 
 import (
 	"net"
+	"net/smtp"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/outreach-coalition/outreach/test/realmail"
 )
@@ -26,8 +29,9 @@ func TestAddUserReceivesMail(t *testing.T) {
 }
 
 // TestInstanceStopStart starts a private instance and stops and restarts
-// each server: while stopped its ports refuse connections, once started
-// mail flows again.
+// each server: a stop ends the sessions already open (Dovecot's imap
+// processes and Postfix's smtpd outlive their master otherwise), the ports
+// refuse connections while stopped, and once started mail flows again.
 func TestInstanceStopStart(t *testing.T) {
 	realmail.Env(t)
 	t.Parallel()
@@ -37,13 +41,38 @@ func TestInstanceStopStart(t *testing.T) {
 	}
 	id := token(t)
 
+	imapc, err := imapclient.DialTLS(s.IMAPS, &imapclient.Options{TLSConfig: s.TLSConfig(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer imapc.Close()
+	if err := imapc.Login(s.Address("campaign"), s.Password).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := imapc.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
 	s.StopDovecot(t)
+	if err := imapc.Noop().Wait(); err == nil {
+		t.Errorf("an IMAP session opened before StopDovecot still answers NOOP")
+	}
 	if c, err := net.DialTimeout("tcp", s.IMAPS, time.Second); err == nil {
 		c.Close()
 		t.Errorf("IMAPS %s accepts connections after StopDovecot", s.IMAPS)
 	}
 	s.StartDovecot(t)
+	smtpc, err := smtp.Dial(s.MX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer smtpc.Close()
+	if err := smtpc.Hello("client.example.test"); err != nil {
+		t.Fatal(err)
+	}
 	s.StopPostfix(t)
+	if err := smtpc.Noop(); err == nil {
+		t.Errorf("an SMTP session opened before StopPostfix still answers NOOP")
+	}
 	if c, err := net.DialTimeout("tcp", s.MX, time.Second); err == nil {
 		c.Close()
 		t.Errorf("MX %s accepts connections after StopPostfix", s.MX)
