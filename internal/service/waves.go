@@ -974,13 +974,13 @@ func (s *Service) ResumeWave(ctx context.Context, p *outreach.Principal, id uint
 		return nil, err
 	}
 	s.audit(ctx, p, "wave.resume", w.Name, "")
-	switch {
-	case w.Cron == "" && w.LastRun.IsZero() && !w.At.After(s.Now()):
+	// The scheduler kept the wave while it was paused (its runs were
+	// skipped, not caught up now); only a once wave whose time passed
+	// during the pause starts here.
+	if w.Cron == "" && w.LastRun.IsZero() && !w.At.After(s.Now()) {
 		if _, err := s.startRun(ctx, w, w.At, nil); err != nil && !errors.Is(err, errSkip) {
 			return nil, err
 		}
-	case scheduled(w) && s.Scheduler != nil:
-		s.Scheduler.ScheduleWave(w)
 	}
 	if s.Outbox != nil {
 		s.Outbox.Kick()
