@@ -228,7 +228,10 @@ unclear text. Every decision is recorded in the audit trail.
                  name to print; --email links a reply matched to no contact)
   reject ID      not what it seemed: the endorsement it made is rejected
   reclassify ID CLASS   set the class (endorse, decline, unsubscribe,
-                 auto_reply, bounce, other) and act on it as approve does`,
+                 auto_reply, bounce, other) and act on it as approve does
+
+A decline from a partner who has an endorsement waits here too: approving it
+keeps the endorsement; outreach endorsements withdraw ID withdraws it.`,
 	}
 	list := &cobra.Command{
 		Use:   "list",
