@@ -13,31 +13,77 @@ import (
 	"github.com/outreach-coalition/outreach/internal/store"
 )
 
-// Suppress adds an address to the suppression list.
+// Suppress adds an address to the suppression list. A scoped principal
+// may not suppress a contact outside its countries (ENOTFOUND).
 func (s *Service) Suppress(ctx context.Context, p *outreach.Principal, address, reason string) error {
 	if err := can(p, outreach.RoleCoordinator); err != nil {
+		return err
+	}
+	if err := s.addressInScope(ctx, p, address, true); err != nil {
 		return err
 	}
 	if reason == "" {
 		reason = "manual"
 	}
-	return s.Store.Suppress(ctx, address, reason, name(p))
+	if err := s.Store.Suppress(ctx, address, reason, name(p)); err != nil {
+		return err
+	}
+	markAudited(ctx)
+	return nil
 }
 
-// Unsuppress removes an address from the suppression list.
+// Unsuppress removes an address from the suppression list. A scoped
+// principal may only lift the suppression of a contact in its countries.
 func (s *Service) Unsuppress(ctx context.Context, p *outreach.Principal, address string) error {
 	if err := can(p, outreach.RoleCoordinator); err != nil {
 		return err
 	}
-	return s.Store.Unsuppress(ctx, address, name(p))
+	if err := s.addressInScope(ctx, p, address, false); err != nil {
+		return err
+	}
+	if err := s.Store.Unsuppress(ctx, address, name(p)); err != nil {
+		return err
+	}
+	markAudited(ctx)
+	return nil
 }
 
-// Suppressions lists the suppression list.
+// addressInScope returns ENOTFOUND when a scoped principal may not act on
+// address: it belongs to a contact outside the principal's countries, or
+// (unless bare is allowed) to no contact at all.
+func (s *Service) addressInScope(ctx context.Context, p *outreach.Principal, address string, bare bool) error {
+	if len(p.Countries) == 0 {
+		return nil
+	}
+	c, err := s.Store.Contact(ctx, address)
+	switch {
+	case err == nil && p.InScope(c.Country):
+		return nil
+	case err == nil, !bare && outreach.ErrorCode(err) == outreach.ENOTFOUND:
+		return outreach.Errorf(outreach.ENOTFOUND, "%s not found among your countries' contacts", address)
+	case outreach.ErrorCode(err) == outreach.ENOTFOUND:
+		return nil
+	}
+	return err
+}
+
+// Suppressions lists the suppression list. A scoped principal sees only
+// the suppressions of contacts in its countries.
 func (s *Service) Suppressions(ctx context.Context, p *outreach.Principal) ([]outreach.Suppression, error) {
 	if err := can(p, outreach.RoleViewer); err != nil {
 		return nil, err
 	}
-	return s.Store.Suppressions(ctx)
+	list, err := s.Store.Suppressions(ctx)
+	if err != nil || len(p.Countries) == 0 {
+		return list, err
+	}
+	var out []outreach.Suppression
+	for _, sup := range list {
+		if s.addressInScope(ctx, p, sup.Address, false) == nil {
+			out = append(out, sup)
+		}
+	}
+	return out, nil
 }
 
 // ImportSuppressions reads one address per line (or the first column of a
@@ -74,7 +120,16 @@ func (s *Service) ImportSuppressions(ctx context.Context, p *outreach.Principal,
 	if len(bad) > 0 {
 		return 0, outreach.Errorf(outreach.EINVALID, "nothing imported; bad lines:\n%s", strings.Join(bad, "\n"))
 	}
-	return s.Store.ImportSuppressions(ctx, addrs, reason, name(p))
+	for _, a := range addrs {
+		if err := s.addressInScope(ctx, p, a, true); err != nil {
+			return 0, outreach.Errorf(outreach.EINVALID, "nothing imported: %v", err)
+		}
+	}
+	n, err := s.Store.ImportSuppressions(ctx, addrs, reason, name(p))
+	if err == nil {
+		markAudited(ctx)
+	}
+	return n, err
 }
 
 // Campaigns lists campaigns.
@@ -115,7 +170,11 @@ func (s *Service) SaveSegment(ctx context.Context, p *outreach.Principal, seg ou
 		return err
 	}
 	seg.Filter = f.String()
-	return s.Store.SaveSegment(ctx, seg)
+	if err := s.Store.SaveSegment(ctx, seg); err != nil {
+		return err
+	}
+	s.audit(ctx, p, "segment.save", seg.Name, seg.Filter)
+	return nil
 }
 
 // Segments lists saved segments.
@@ -127,11 +186,15 @@ func (s *Service) Segments(ctx context.Context, p *outreach.Principal) ([]outrea
 }
 
 // DeleteSegment removes a saved segment.
-func (s *Service) DeleteSegment(ctx context.Context, p *outreach.Principal, name string) error {
+func (s *Service) DeleteSegment(ctx context.Context, p *outreach.Principal, segName string) error {
 	if err := can(p, outreach.RoleCoordinator); err != nil {
 		return err
 	}
-	return s.Store.DeleteSegment(ctx, name)
+	if err := s.Store.DeleteSegment(ctx, segName); err != nil {
+		return err
+	}
+	s.audit(ctx, p, "segment.delete", segName, "")
+	return nil
 }
 
 // ResolveFilter returns the filter text of a saved segment or the inline
@@ -155,7 +218,11 @@ func (s *Service) CreateToken(ctx context.Context, p *outreach.Principal, princi
 	if err := can(p, outreach.RoleAdmin); err != nil {
 		return "", nil, err
 	}
-	return s.Store.CreateToken(ctx, principal, role, name(p))
+	secret, t, err := s.Store.CreateToken(ctx, principal, role, name(p))
+	if err == nil {
+		markAudited(ctx)
+	}
+	return secret, t, err
 }
 
 // ListTokens lists tokens (admin only).
@@ -171,7 +238,11 @@ func (s *Service) RevokeToken(ctx context.Context, p *outreach.Principal, id str
 	if err := can(p, outreach.RoleAdmin); err != nil {
 		return err
 	}
-	return s.Store.RevokeToken(ctx, id, name(p))
+	if err := s.Store.RevokeToken(ctx, id, name(p)); err != nil {
+		return err
+	}
+	markAudited(ctx)
+	return nil
 }
 
 // Backup streams a consistent copy of the database (admin only).

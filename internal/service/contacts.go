@@ -72,9 +72,13 @@ func (s *Service) ImportContacts(ctx context.Context, p *outreach.Principal, r i
 		}
 	}
 	errReject := errors.New("rejected")
+	next, foreign, err := s.importRows(ctx, p, cr)
+	if err != nil {
+		return nil, err
+	}
 	err = s.Store.ImportContacts(ctx, func(put store.PutFunc) error {
 		for {
-			c, line, err := cr.Next()
+			c, line, err := next()
 			var re *contactcsv.RowError
 			switch {
 			case errors.Is(err, io.EOF):
@@ -90,6 +94,10 @@ func (s *Service) ImportContacts(ctx context.Context, p *outreach.Principal, r i
 			}
 			if !p.InScope(c.Country) {
 				bad(line, "country", fmt.Sprintf("%q is outside your countries (%v)", c.Country, p.Countries))
+				continue
+			}
+			if foreign[outreach.EmailKey(c.Email)] {
+				bad(line, "email", "is not a contact you may change (it is outside your countries)")
 				continue
 			}
 			// Columns the file lacks must not overwrite stored values
@@ -128,6 +136,49 @@ func (s *Service) ImportContacts(ctx context.Context, p *outreach.Principal, r i
 	}
 	s.audit(ctx, p, "contacts.import", "", fmt.Sprintf("created %d, updated %d, skipped %d", rep.Created, rep.Updated, rep.Skipped))
 	return rep, nil
+}
+
+// importRows returns the reader of an import's rows. For a scoped
+// principal it reads the whole file first and also returns the addresses
+// that belong to existing contacts outside its countries, which the import
+// must not change: the store's merge cannot tell, and looking them up
+// inside the import's write transaction could deadlock bbolt.
+func (s *Service) importRows(ctx context.Context, p *outreach.Principal, cr *contactcsv.Reader) (func() (outreach.Contact, int, error), map[string]bool, error) {
+	if len(p.Countries) == 0 {
+		return cr.Next, nil, nil
+	}
+	type row struct {
+		c    outreach.Contact
+		line int
+		err  error
+	}
+	var rows []row
+	foreign := map[string]bool{}
+	for {
+		c, line, err := cr.Next()
+		rows = append(rows, row{c, line, err})
+		var re *contactcsv.RowError
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil && !errors.As(err, &re) {
+			return nil, nil, err
+		}
+		if err != nil {
+			continue
+		}
+		if old, err := s.Store.Contact(ctx, c.Email); err == nil && !p.InScope(old.Country) {
+			foreign[outreach.EmailKey(c.Email)] = true
+		}
+	}
+	i := 0
+	return func() (outreach.Contact, int, error) {
+		r := rows[i]
+		if i < len(rows)-1 {
+			i++
+		}
+		return r.c, r.line, r.err
+	}, foreign, nil
 }
 
 // ExportContacts writes the matching contacts as CSV that imports back.
@@ -252,6 +303,7 @@ func (s *Service) ReactivateContact(ctx context.Context, p *outreach.Principal, 
 	}
 	c, err := s.Store.ReactivateContact(ctx, email, reason, name(p))
 	if err == nil {
+		markAudited(ctx)
 		s.Log.Info("contact reactivated", "email", email, "by", name(p), "reason", reason)
 	}
 	return c, err

@@ -31,6 +31,10 @@ type Service struct {
 	// Scheduler runs waves at their times (nil: waves due later wait for
 	// the next start).
 	Scheduler WaveScheduler
+	// SignIn tunes passwords and web UI sessions (users.go).
+	SignIn SignInOptions
+
+	logins loginThrottle
 }
 
 // New returns a Service over st.
@@ -81,4 +85,5 @@ func (s *Service) audit(ctx context.Context, p *outreach.Principal, action, obje
 	if err := s.Store.Audit(ctx, name(p), action, object, detail); err != nil {
 		s.Log.Error("audit", "action", action, "err", err)
 	}
+	markAudited(ctx)
 }

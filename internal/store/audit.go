@@ -53,3 +53,14 @@ func (s *Store) AuditLog(ctx context.Context, user string, since time.Time, limi
 	})
 	return out, err
 }
+
+// AuditSeq returns the audit trail's sequence: it grows with every entry,
+// so a caller can tell whether anything was audited meanwhile.
+func (s *Store) AuditSeq() uint64 {
+	var seq uint64
+	s.db.View(func(tx *bolt.Tx) error {
+		seq = bucket(tx, "audit").Sequence()
+		return nil
+	})
+	return seq
+}

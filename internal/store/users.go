@@ -185,6 +185,7 @@ func (s *Store) UpdateUser(ctx context.Context, name string, p UserPatch, by str
 		if err != nil {
 			return err
 		}
+		wasAdmin := rec.Role == outreach.RoleAdmin && !rec.Disabled
 		var changes []string
 		action := "user.edit"
 		if p.Role != nil && *p.Role != rec.Role {
@@ -216,8 +217,10 @@ func (s *Store) UpdateUser(ctx context.Context, name string, p UserPatch, by str
 		if err := putJSON(bucket(tx, "principals"), []byte(name), rec); err != nil {
 			return err
 		}
-		if err := requireAdmin(tx); err != nil {
-			return err
+		if wasAdmin {
+			if err := requireAdmin(tx); err != nil {
+				return err
+			}
 		}
 		if rec.Disabled {
 			if _, err := deleteSessions(tx, name, ""); err != nil {
@@ -262,6 +265,16 @@ func (s *Store) SetCredential(ctx context.Context, name string, cred Credential,
 		n, err := deleteSessions(tx, name, keepSession)
 		if err != nil {
 			return err
+		}
+		if keepSession != "" && len(cred.PasswordHash) > 0 {
+			b := bucket(tx, "sessions")
+			var r sessionRecord
+			if ok, err := getJSON(b, []byte(keepSession), &r); err == nil && ok && r.MustChangePassword {
+				r.MustChangePassword = false
+				if err := putJSON(b, []byte(keepSession), r); err != nil {
+					return err
+				}
+			}
 		}
 		detail := "password set"
 		if len(cred.PasswordHash) == 0 {

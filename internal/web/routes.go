@@ -32,6 +32,7 @@ func (s *Server) routes() []Route {
 		{"PATCH /api/v1/contacts/{email}", coordinator, s.patchContact},
 		{"DELETE /api/v1/contacts/{email}", coordinator, s.deleteContact},
 		{"POST /api/v1/contacts/{email}/reactivate", coordinator, s.reactivateContact},
+		{"POST /api/v1/contacts/{email}/forget", admin, s.forgetContact},
 
 		{"GET /api/v1/suppressions", viewer, s.listSuppressions},
 		{"POST /api/v1/suppressions", coordinator, s.addSuppression},
@@ -49,6 +50,13 @@ func (s *Server) routes() []Route {
 		{"GET /api/v1/tokens", admin, s.listTokens},
 		{"POST /api/v1/tokens", admin, s.createToken},
 		{"DELETE /api/v1/tokens/{id}", admin, s.revokeToken},
+
+		{"GET /api/v1/users", admin, s.listUsers},
+		{"POST /api/v1/users", admin, s.addUser},
+		{"PATCH /api/v1/users/{name}", admin, s.patchUser},
+		{"POST /api/v1/users/{name}/password", admin, s.resetPassword},
+		{"GET /api/v1/sessions", admin, s.listSessions},
+		{"DELETE /api/v1/sessions/{id}", admin, s.revokeSession},
 
 		{"POST /api/v1/waves", coordinator, s.createWave},
 		{"POST /api/v1/waves/dry-run", coordinator, s.previewWave},
@@ -94,6 +102,11 @@ func (s *Server) routes() []Route {
 		// The web UI (pages*.go, templates/web): pages render HTML and
 		// their forms post back; errors show as pages, not JSON.
 		{"GET /static/", Public, s.static},
+		{"GET /login", Public, s.ui(s.loginPage)},
+		{"POST /login", Public, s.ui(s.login)},
+		{"POST /logout", Public, s.ui(s.logout)},
+		{"GET /password", viewer, s.ui(s.passwordPage)},
+		{"POST /password", viewer, s.ui(s.passwordPage)},
 		{"GET /{$}", viewer, s.ui(s.dashboardPage)},
 		{"GET /waves", viewer, s.ui(s.wavesPage)},
 		{"GET /waves/new", coordinator, s.ui(s.newWavePage)},
@@ -109,6 +122,7 @@ func (s *Server) routes() []Route {
 		{"GET /contacts/{email}", viewer, s.ui(s.contactPage)},
 		{"POST /contacts/{email}", coordinator, s.ui(s.contactPage)},
 		{"POST /contacts/{email}/suppress", coordinator, s.ui(s.suppressContactPage)},
+		{"POST /contacts/{email}/forget", admin, s.ui(s.forgetContactPage)},
 		{"GET /templates", viewer, s.ui(s.templatesPage)},
 		{"GET /templates/{name}", viewer, s.ui(s.templatePage)},
 		{"POST /templates/{name}", viewer, s.ui(s.templatePage)},

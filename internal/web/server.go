@@ -10,6 +10,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +36,12 @@ type Server struct {
 	Captured Captured
 	// Extra lets other parts of the daemon add routes (outbox, inbox, ...).
 	Extra []Route
+	// SecureCookies marks session cookies Secure even on plain-http
+	// requests: set it when http.public_url is https behind a proxy.
+	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (ParseTrustedProxies).
+	TrustedProxies []netip.Prefix
 
 	mux *http.ServeMux
 }
@@ -58,35 +67,135 @@ func (s *Server) Handler() http.Handler {
 	return s.mux
 }
 
+// wrap applies a route's access policy and then its handler: credentials
+// (an API token, else the session cookie: session.go), the CSRF token of a
+// state-changing request made with the cookie, the role the route table
+// asks for, and, for a session opened with a one-time password, nothing
+// but setting a password. After a state-changing request that succeeded
+// and wrote nothing to the audit trail, it writes a generic entry (the
+// method, path and status under the user's name), so that no change made
+// through the API escapes the trail even where an operation lacks its own
+// entry. Failures answer JSON under /api/ and an error page elsewhere; a
+// page asked for without credentials redirects to /login.
 func (s *Server) wrap(rt Route) http.Handler {
+	_, path, _ := strings.Cut(rt.Pattern, " ")
+	passwordRoute := path == "/password" || path == "/logout"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var p *outreach.Principal
 		if rt.Role != Public {
-			tok, ok := bearer(r)
-			if !ok {
-				writeError(w, outreach.Errorf(outreach.EUNAUTHORIZED, "this route needs an API token: pass it as \"Authorization: Bearer TOKEN\" (the CLI reads OUTREACH_TOKEN or <data>/admin.token)"))
+			var info *sessionInfo
+			var err error
+			p, info, err = s.authenticate(r)
+			if err != nil {
+				if _, token := bearer(r); isPage(r) && !token {
+					s.toLogin(w, r)
+					return
+				}
+				s.fail(w, r, nil, err)
 				return
 			}
-			var err error
-			if p, err = s.Auth.Authenticate(r.Context(), tok); err != nil {
-				writeError(w, err)
-				return
+			if info != nil {
+				if unsafeMethod(r.Method) && !csrfValid(w, r, info.csrf) {
+					s.fail(w, r, p, outreach.Errorf(outreach.EFORBIDDEN, "this form has expired or did not come from outreach (missing or wrong CSRF token): reload the page and try again"))
+					return
+				}
+				if info.sess.MustChangePassword && !passwordRoute {
+					if isPage(r) && r.Method == http.MethodGet {
+						http.Redirect(w, r, "/password?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+						return
+					}
+					s.fail(w, r, p, outreach.Errorf(outreach.EFORBIDDEN, "you signed in with a one-time password: set your own password first (/password)"))
+					return
+				}
+				r = withSession(r, info)
 			}
 			if !outreach.RoleAtLeast(p.Role, rt.Role) {
-				writeError(w, outreach.Errorf(outreach.EFORBIDDEN, "%s %q may not do this: it needs the %s role", p.Role, p.Name, rt.Role))
+				s.fail(w, r, p, outreach.Errorf(outreach.EFORBIDDEN, "%s %q may not do this: it needs the %s role", p.Role, p.Name, rt.Role))
 				return
 			}
 		}
-		if err := rt.Handler(w, r, p); err != nil {
+		audit := p != nil && unsafeMethod(r.Method)
+		var seq uint64
+		if audit {
+			r = r.WithContext(service.WithAuditMark(r.Context()))
+			seq = s.Svc.Store.AuditSeq()
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		if err := rt.Handler(sw, r, p); err != nil {
 			if outreach.ErrorCode(err) == outreach.EINTERNAL {
 				s.Log.Error("request failed", "route", rt.Pattern, "err", err)
 			}
-			writeError(w, err)
-			return
+			writeError(sw, err)
 		}
-		s.Log.Debug("request", "route", rt.Pattern, "duration", time.Since(start))
+		if audit && sw.code() < 400 && !service.Audited(r.Context()) && s.Svc.Store.AuditSeq() == seq {
+			if err := s.Svc.Store.Audit(r.Context(), p.Name, r.Method+" "+path, r.URL.Path, http.StatusText(sw.code())); err != nil {
+				s.Log.Error("audit", "route", rt.Pattern, "err", err)
+			}
+		}
+		s.Log.Debug("request", "route", rt.Pattern, "status", sw.code(), "duration", time.Since(start))
 	})
+}
+
+// isPage reports whether a request is for the web UI rather than the API.
+func isPage(r *http.Request) bool { return !strings.HasPrefix(r.URL.Path, "/api/") }
+
+// toLogin sends a browser without a session to the sign-in page, back
+// here afterwards.
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
+	next := "/"
+	if r.Method == http.MethodGet {
+		next = r.URL.RequestURI()
+	}
+	http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+}
+
+// fail answers an error found before the handler ran: JSON for the API, an
+// error page for the web UI.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, p *outreach.Principal, err error) {
+	if isPage(r) {
+		s.ui(func(http.ResponseWriter, *http.Request, *outreach.Principal) error { return err })(w, r, p)
+		return
+	}
+	writeError(w, err)
+}
+
+// statusWriter remembers the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushing a
+// long export).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush sends buffered data to the client.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -118,6 +227,7 @@ type errorBody struct {
 }
 
 func writeError(w http.ResponseWriter, err error) {
+	retryAfter(w, err)
 	var body errorBody
 	body.Error.Code = outreach.ErrorCode(err)
 	body.Error.Message = outreach.ErrorMessage(err)
@@ -136,6 +246,15 @@ func writeError(w http.ResponseWriter, err error) {
 		body.Error.Code, body.Error.Message = outreach.EUNAVAILABLE, "request cancelled"
 	}
 	writeJSON(w, statusOf[body.Error.Code], body)
+}
+
+// retryAfter sets Retry-After (RFC 9110 section 10.2.3) on a throttled
+// answer.
+func retryAfter(w http.ResponseWriter, err error) {
+	var te *service.ThrottledError
+	if errors.As(err, &te) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((te.RetryAfter+time.Second-1)/time.Second)))
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
