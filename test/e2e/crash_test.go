@@ -12,8 +12,8 @@ import (
 // crashRecipients is the size of the crash test's wave, one fresh mailbox
 // each; crashRate its messages per second, slow enough to kill mid-way.
 const (
-	crashRecipients = 100
-	crashRate       = "5"
+	crashRecipients = 200
+	crashRate       = "10"
 )
 
 // TestCrashMidWave (issue 7, scenario 5): the daemon is killed with

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,12 @@ func TestRepliesOverIMAP(t *testing.T) {
 		{s.Address("partner9"), "Ana Gonçalves", "Instituto Direitos Já", "BR", "pt"},
 	}
 	d := startDaemon(t, s, setup{campaign: campaign})
+	// The daemon logs in first (this test reads the campaign mailbox only
+	// at the end): over imap:// it must have used STARTTLS.
+	login := realmail.WaitLog(t, s.DovecotLog, 30*time.Second, "imap-login: Info: Login: user=<"+campaign+">")
+	if !strings.Contains(login, ", TLS,") {
+		t.Errorf("the daemon logged in to Dovecot without TLS: %s", login)
+	}
 	d.importContacts(partners)
 	wave := d.addWave("Replies "+id, "endorsement-request")
 	d.waitWave(wave, len(partners), time.Minute)
