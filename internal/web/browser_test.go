@@ -79,6 +79,19 @@ func tab(t *testing.T, bctx context.Context, token string) context.Context {
 	return ctx
 }
 
+// signIn opens a tab in a browser context of its own (its own cookies)
+// and signs in through the form as a person would.
+func signIn(t *testing.T, bctx context.Context, base, name, password string) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	run(t, ctx, "open the sign-in form", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#f-name"), name), chromedp.SendKeys(chromedp.CSS("#f-password"), password),
+		chromedp.Click(chromedp.CSS("#sign-in")))
+	waitFor(t, ctx, "header .who")
+	return ctx
+}
+
 // artifacts is where screenshots go.
 func artifacts(t *testing.T) string {
 	t.Helper()
@@ -180,8 +193,27 @@ func TestBrowser(t *testing.T) {
 	ctx := context.Background()
 	admin := &outreach.Principal{Name: "admin", Role: outreach.RoleAdmin}
 
+	t.Run("sign in", func(t *testing.T) {
+		c, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
+		defer cancel()
+		run(t, c, "a page without a session", chromedp.Navigate(f.ts.URL+"/waves"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		if loc, err := chromedp.Run(c, chromedp.Location()); err != nil || !strings.Contains(loc, "/login?next=%2Fwaves") {
+			t.Errorf("without a session /waves goes to %q; want the sign-in page, back to /waves after", loc)
+		}
+		run(t, c, "a wrong password", chromedp.SendKeys(chromedp.CSS("#f-name"), "coord-my"), chromedp.SendKeys(chromedp.CSS("#f-password"), "not the password"),
+			chromedp.Click(chromedp.CSS("#sign-in")))
+		waitFor(t, c, "#e-password")
+		shot(t, c, dir, "login-error")
+		run(t, c, "the right one", chromedp.SendKeys(chromedp.CSS("#f-password"), coordPassword), chromedp.Click(chromedp.CSS("#sign-in")))
+		waitText(t, c, "h1", "Waves")
+		waitText(t, c, "header .who", "coord-my · coordinator · MY")
+		shot(t, c, dir, "signed-in")
+	})
+
+	coord := signIn(t, bctx, f.ts.URL, "coord-my", coordPassword)
+
 	t.Run("create a wave and watch it finish", func(t *testing.T) {
-		c := tab(t, bctx, f.coordMY)
+		c := coord
 		run(t, c, "open the new wave form", chromedp.Navigate(f.ts.URL+"/waves/new"), chromedp.WaitVisible(chromedp.CSS("#wave-form")))
 		run(t, c, "fill the form",
 			chromedp.SendKeys(chromedp.CSS("#f-name"), "Malaysia call"),
@@ -193,6 +225,7 @@ func TestBrowser(t *testing.T) {
 		}
 		run(t, c, "finish the filter", chromedp.SendKeys(chromedp.CSS("#f-filter"), "MY"))
 		waitText(t, c, "#filter-count", "3 contacts match")
+		run(t, c, "two messages a second", chromedp.Click(chromedp.CSS("#wave-form details summary")), chromedp.SendKeys(chromedp.CSS("#f-rate"), "2"))
 		shot(t, c, dir, "wave-new")
 		run(t, c, "dry run", chromedp.Click(chromedp.CSS("#preview-wave")))
 		waitFor(t, c, "#dry-run")
@@ -206,8 +239,20 @@ func TestBrowser(t *testing.T) {
 		run(t, c, "create", chromedp.Click(chromedp.CSS("#create-wave")))
 		waitFor(t, c, "#wave-state")
 		waitText(t, c, "[role=status]", `Wave "Malaysia call" created.`)
+		if st := text(t, c, "#wave-state"); st != "running" {
+			t.Errorf("a wave at two messages a second is %q at first; want running", st)
+		}
+		// The page is not reloaded: the script polls the API and moves
+		// the bar, so the mark set now survives.
+		run(t, c, "mark the page", chromedp.Evaluate[chromedp.Void](`window.outreachMark = 1`))
 		waitText(t, c, "#wave-state", "done")
 		waitText(t, c, "[data-wave-counts]", "3 of 3 done: 3 sent")
+		if mark, err := chromedp.Run(c, chromedp.Evaluate[int](`window.outreachMark || 0`)); err != nil || mark != 1 {
+			t.Errorf("the page reloaded (mark %d, %v); want the progress updated in place", mark, err)
+		}
+		if v, err := chromedp.Run(c, chromedp.Evaluate[string](`document.querySelector("[data-wave] progress").value + "/" + document.querySelector("[data-wave] progress").max`)); err != nil || v != "3/3" {
+			t.Errorf("progress bar %q (%v); want 3/3", v, err)
+		}
 		shot(t, c, dir, "wave")
 		if n := f.mail.Count(); n != 3 {
 			t.Errorf("the mail server got %d messages; want 3", n)
@@ -224,7 +269,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("a bad field is shown next to it", func(t *testing.T) {
-		c := tab(t, bctx, f.coordMY)
+		c := coord
 		run(t, c, "open the form", chromedp.Navigate(f.ts.URL+"/waves/new"), chromedp.WaitVisible(chromedp.CSS("#wave-form")),
 			chromedp.SendKeys(chromedp.CSS("#f-name"), "Broken"), chromedp.SendKeys(chromedp.CSS("#f-at"), "tomorrow"),
 			chromedp.Click(chromedp.CSS("#create-wave")))
@@ -277,7 +322,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("a coordinator scoped to MY sees no other country", func(t *testing.T) {
-		c := tab(t, bctx, f.coordMY)
+		c := coord
 		run(t, c, "contacts", chromedp.Navigate(f.ts.URL+"/contacts"), chromedp.WaitVisible(chromedp.CSS("#contacts")))
 		body := text(t, c, "#contacts")
 		if strings.Contains(body, ".ph.test") {
@@ -339,7 +384,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("the template editor previews and validates as you type", func(t *testing.T) {
-		c := tab(t, bctx, f.coordMY)
+		c := coord
 		run(t, c, "editor", chromedp.Navigate(f.ts.URL+"/templates/call-to-action"), chromedp.WaitVisible(chromedp.CSS("#template-editor")))
 		subj := `textarea[data-file="call-to-action/en.subject"]`
 		run(t, c, "pick a contact", chromedp.SendKeys(chromedp.CSS("#f-email"), "ana@rights.my.test"))

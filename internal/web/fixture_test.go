@@ -16,13 +16,15 @@ import (
 	"github.com/outreach-coalition/outreach/internal/smtpout"
 	"github.com/outreach-coalition/outreach/internal/store"
 	"github.com/outreach-coalition/outreach/templates"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // uiFixture is the daemon as the web UI sees it, wired as serve wires it:
 // a store, the service with the shipped templates, the outbox sending to a
 // development mail server on 127.0.0.1, and the HTTP server. It holds
 // partners in MY and PH, a target in MY, and tokens for an admin, a
-// coordinator scoped to MY and a viewer.
+// coordinator scoped to MY (who also signs in with coordPassword) and a
+// viewer.
 type uiFixture struct {
 	st      *store.Store
 	svc     *service.Service
@@ -43,6 +45,9 @@ eli@karapatan.ph.test,Eli Santos,Karapatan,partner,PH,en
 pm@gov.my.test,Prime Minister,Government of Malaysia,head_of_state,MY,en
 `
 
+// coordPassword is the password of coord-my, the coordinator scoped to MY.
+const coordPassword = "correct horse battery"
+
 func newUIFixture(t testing.TB) *uiFixture {
 	t.Helper()
 	ctx := context.Background()
@@ -53,6 +58,7 @@ func newUIFixture(t testing.TB) *uiFixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	svc := service.New(st, log, nil)
+	svc.SignIn.PasswordCost = bcrypt.MinCost
 	camp, err := st.EnsureDefaultCampaign(ctx, &outreach.Campaign{Name: "OP-ICESCR ratification", From: "Coalition <campaign@coalition.test>",
 		ReplyTo: "campaign@coalition.test", DefaultLanguage: "en", PostalAddress: "1 Rue de Genève, Geneva"})
 	if err != nil {
@@ -94,7 +100,11 @@ func newUIFixture(t testing.TB) *uiFixture {
 	go func() { defer close(done); eng.Run(runCtx) }()
 	t.Cleanup(func() { cancel(); <-done; pool.Close() })
 
-	if _, err := st.CreateUser(ctx, outreach.User{Name: "coord-my", Role: outreach.RoleCoordinator, Countries: []string{"MY"}}, store.Credential{}, "test"); err != nil {
+	cred, err := svc.HashPassword("coord-my", coordPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateUser(ctx, outreach.User{Name: "coord-my", Role: outreach.RoleCoordinator, Countries: []string{"MY"}}, cred, "test"); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []struct {

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -109,5 +112,52 @@ func TestEveryPageRenders(t *testing.T) {
 		if !strings.Contains(body, p.want) {
 			t.Errorf("GET %s: no %q in the page", p.path, p.want)
 		}
+	}
+}
+
+// The editor's check: unsaved files come back rendered for the chosen
+// contact, or with each problem tied to its file and line.
+func TestTemplatePreviewAPI(t *testing.T) {
+	f := newUIFixture(t)
+	admin := &outreach.Principal{Name: "admin", Role: outreach.RoleAdmin}
+	tv, err := f.svc.Template(context.Background(), admin, "call-to-action", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(files map[string]string, email string) (int, map[string]any) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"files": files, "email": email})
+		req, _ := http.NewRequest("POST", f.ts.URL+"/api/v1/templates/call-to-action/preview", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+f.coordMY)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, out
+	}
+	files := maps.Clone(tv.Files)
+	files["call-to-action/en.subject"] = "For {{.Contact.Organization}}"
+	code, out := post(files, "ana@rights.my.test")
+	if code != http.StatusOK || out["subject"] != "For Rights Watch Malaysia" || !strings.Contains(out["text"].(string), "Rights Watch Malaysia") {
+		t.Errorf("preview = %d %v; want the subject and text for Rights Watch Malaysia", code, out["subject"])
+	}
+	files["call-to-action/en.subject"] = "For {{.Contact.Nmae}}"
+	code, out = post(files, "ana@rights.my.test")
+	probs, _ := out["error"].(map[string]any)["problems"].([]any)
+	if code != http.StatusUnprocessableEntity || len(probs) == 0 {
+		t.Fatalf("a bad field = %d %v; want 422 with problems", code, out)
+	}
+	p := probs[0].(map[string]any)
+	if p["file"] != "call-to-action/en.subject" || !strings.Contains(p["reason"].(string), "Nmae") {
+		t.Errorf("problem = %v; want one in call-to-action/en.subject naming Nmae", p)
+	}
+	files["call-to-action/en.subject"] = "Fine"
+	if code, _ := post(files, "dela@phrights.ph.test"); code != http.StatusNotFound {
+		t.Errorf("previewing for a PH contact as a MY coordinator = %d; want 404", code)
 	}
 }
