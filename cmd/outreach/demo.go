@@ -23,7 +23,7 @@ import (
 const (
 	defaultDemoDir = "./data-demo"
 	demoMarker     = "DEMO"
-	demoPassword   = "demo"
+	demoPassword   = "outreach-demo"
 )
 
 func init() { daemonHooks = append(daemonHooks, startDemo) }
