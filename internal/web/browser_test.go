@@ -414,6 +414,10 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.waitWave(t, v.ID)
+		lv, err := f.svc.CreateLetter(ctx, admin, service.LetterInput{Template: "letter", Targets: "kind = head_of_state"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		c := tab(t, bctx, f.admin)
 		if _, err := chromedp.Call(c, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 			t.Fatal(err)
@@ -429,7 +433,8 @@ func TestBrowser(t *testing.T) {
 			{"nojs-contact", "/contacts/dela@phrights.ph.test", "#contact-deliveries", "call-to-action"},
 			{"nojs-templates", "/templates", "#templates", "call-to-action"},
 			{"nojs-template", "/templates/call-to-action", "#preview-subject", "Join us"},
-			{"nojs-letters", "/letters", "main", "Letters"},
+			{"nojs-letters", "/letters", "main", "MY Malaysia"},
+			{"nojs-letter", fmt.Sprintf("/letters/%d/MY", lv.ID), "#roster", "Rights Watch Malaysia (KL)"},
 			{"nojs-mail", "/mail", "#captured", "eli@karapatan.ph.test"},
 		}
 		for _, p := range pages {

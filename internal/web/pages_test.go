@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,112 @@ func TestTemplatePreviewAPI(t *testing.T) {
 	files["call-to-action/en.subject"] = "Fine"
 	if code, _ := post(files, "dela@phrights.ph.test"); code != http.StatusNotFound {
 		t.Errorf("previewing for a PH contact as a MY coordinator = %d; want 404", code)
+	}
+}
+
+// Form posts: a bad field comes back next to the field with the form's
+// values (422); a done action redirects with what was done; a viewer sees
+// no action and is refused one with an error page, never JSON.
+func TestPageForms(t *testing.T) {
+	f := newUIFixture(t)
+	ctx := context.Background()
+	admin := &outreach.Principal{Name: "admin", Role: outreach.RoleAdmin}
+
+	code, body := f.fetch(t, "POST", "/contacts/ana@rights.my.test", f.coordMY, url.Values{"name": {"Ana L."}, "country": {"XX"}, "kind": {"partner"}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-country"`) || !strings.Contains(body, `value="Ana L."`) {
+		t.Errorf("a bad country = %d; want 422 with the error next to the field and the values kept", code)
+	}
+	code, loc := f.fetch(t, "POST", "/contacts/ana@rights.my.test", f.coordMY, url.Values{"name": {"Ana L."}, "country": {"MY"}, "kind": {"partner"}, "tags": {"board, media"}})
+	if code != http.StatusSeeOther || !strings.Contains(loc, "done=Contact+saved") {
+		t.Fatalf("a good edit = %d %s; want 303 with done", code, loc)
+	}
+	if c, _ := f.st.Contact(ctx, "ana@rights.my.test"); c.Name != "Ana L." || len(c.Tags) != 2 {
+		t.Errorf("contact after the edit: %+v", c)
+	}
+	if code, _ := f.fetch(t, "POST", "/contacts/dela@phrights.ph.test", f.coordMY, url.Values{"name": {"X"}}); code != http.StatusNotFound {
+		t.Errorf("a MY coordinator editing a PH contact = %d; want 404", code)
+	}
+	if code, loc := f.fetch(t, "POST", "/contacts/budi@aliran.my.test/suppress", f.coordMY, url.Values{}); code != http.StatusSeeOther || !strings.Contains(loc, "suppressed") {
+		t.Errorf("suppress = %d %s", code, loc)
+	}
+	if ok, _ := f.st.Suppressed(ctx, "budi@aliran.my.test"); !ok {
+		t.Error("the address is not suppressed")
+	}
+	if body := f.mustGet(t, "/contacts/budi@aliran.my.test", f.coordMY); !strings.Contains(body, `id="suppressed"`) || strings.Contains(body, `id="forget"`) {
+		t.Error("the contact page does not show the suppression, or offers a coordinator to forget")
+	}
+
+	// A wave due tomorrow can be paused, resumed and cancelled.
+	tomorrow := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	code, loc = f.fetch(t, "POST", "/waves/new", f.coordMY, url.Values{"name": {"Tomorrow"}, "template": {"call-to-action"}, "filter": {"country = MY"}, "at": {tomorrow}})
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/waves/") {
+		t.Fatalf("create = %d %s", code, loc)
+	}
+	wave := strings.SplitN(strings.TrimPrefix(loc, "/waves/"), "?", 2)[0]
+	body = f.mustGet(t, "/waves/"+wave, f.coordMY)
+	if !strings.Contains(body, `id="pause"`) || !strings.Contains(body, ">scheduled<") {
+		t.Error("a scheduled wave's page offers no pause")
+	}
+	for _, step := range []struct{ action, want string }{{"pause", "paused"}, {"resume", "resumed"}, {"cancel", "cancelled"}} {
+		code, loc := f.fetch(t, "POST", "/waves/"+wave+"/"+step.action, f.coordMY, url.Values{"reason": {"checking"}})
+		if code != http.StatusSeeOther || !strings.Contains(loc, step.want) {
+			t.Errorf("%s = %d %s; want 303 saying %s", step.action, code, loc, step.want)
+		}
+	}
+	if code, loc := f.fetch(t, "POST", "/waves/"+wave+"/cancel", f.coordMY, url.Values{}); code != http.StatusSeeOther || !strings.Contains(loc, "already+cancelled") {
+		t.Errorf("cancel twice = %d %s; want the conflict said on the page", code, loc)
+	}
+	code, body = f.fetch(t, "POST", "/waves/new", f.coordMY, url.Values{"name": {"Bad"}, "template": {"call-to-action"}, "filter": {"country in ("}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-filter"`) || !strings.Contains(body, `value="country in ("`) {
+		t.Errorf("a bad filter = %d; want 422 with the error next to the filter", code)
+	}
+	code, body = f.fetch(t, "POST", "/waves/new", f.coordMY, url.Values{"name": {"Preview"}, "template": {"call-to-action"}, "filter": {"country = MY"}, "action": {"preview"}})
+	// budi is suppressed and the prime minister is a target: two remain.
+	if code != http.StatusOK || !strings.Contains(body, "Dry run: 2 recipients") || !strings.Contains(body, "chen@suaram.my.test") {
+		t.Errorf("a dry run = %d; want its 2 recipients listed", code)
+	}
+	if ws, _ := f.svc.Waves(ctx, admin); len(ws) != 1 {
+		t.Errorf("%d waves after a dry run and a bad form; want only the one created", len(ws))
+	}
+
+	// A viewer reads but cannot act.
+	body = f.mustGet(t, "/waves/"+wave, f.viewer)
+	if strings.Contains(body, `action="/waves/`+wave+`/`) || strings.Contains(body, `id="new-wave"`) {
+		t.Error("a viewer is offered wave actions")
+	}
+	code, body = f.fetch(t, "GET", "/waves/new", f.viewer, nil)
+	if code != http.StatusForbidden || !strings.Contains(body, `id="error-message"`) {
+		t.Errorf("a viewer's /waves/new = %d; want 403 as a page", code)
+	}
+	if body := f.mustGet(t, "/templates/call-to-action", f.viewer); !strings.Contains(body, "readonly") || strings.Contains(body, `id="save-template"`) {
+		t.Error("a viewer's template page is editable")
+	}
+
+	// A letter: its preview shows the roster and targets; sending it
+	// records the frozen roster.
+	id := f.reviewReply(t, "e1", "chen@suaram.my.test", "Suaram endorses.")
+	if _, err := f.svc.Review(ctx, admin, id, service.ReviewReclassify, service.ReviewInput{Class: outreach.ClassEndorse}); err != nil {
+		t.Fatal(err)
+	}
+	lv, err := f.svc.CreateLetter(ctx, admin, service.LetterInput{Template: "letter", Targets: "kind = head_of_state"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp := "/letters/" + strconv.FormatUint(lv.ID, 10) + "/MY"
+	body = f.mustGet(t, lp, f.coordMY)
+	if !strings.Contains(body, "Suaram") || !strings.Contains(body, "pm@gov.my.test") || !strings.Contains(body, `id="send-letter"`) {
+		t.Error("the letter preview lacks its roster, its target or the send button")
+	}
+	if code, loc := f.fetch(t, "POST", lp+"/send", f.coordMY, url.Values{}); code != http.StatusSeeOther || !strings.Contains(loc, "Letter+sent+to+1+targets") {
+		t.Fatalf("send = %d %s", code, loc)
+	}
+	if body := f.mustGet(t, "/letters", f.coordMY); !strings.Contains(body, "1 names") || !strings.Contains(body, "<li>Suaram</li>") {
+		t.Error("the letters page does not show the frozen roster of the letter sent")
+	}
+	if code, loc := f.fetch(t, "POST", lp+"/send", f.coordMY, url.Values{}); code != http.StatusSeeOther || !strings.Contains(loc, "Not+sent") {
+		t.Errorf("a second send = %d %s; want it refused on the page", code, loc)
+	}
+	if code, _ := f.fetch(t, "GET", "/letters/"+strconv.FormatUint(lv.ID, 10)+"/PH", f.coordMY, nil); code != http.StatusNotFound {
+		t.Errorf("a MY coordinator's PH letter = %d; want 404", code)
 	}
 }
