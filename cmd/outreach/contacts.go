@@ -253,7 +253,7 @@ to active: use "contacts reactivate"), attr.NAME (empty value removes it).`,
 		},
 	}
 	react.Flags().StringVar(&reason, "reason", "", "why (required; kept in the audit trail)")
-	cmd.AddCommand(imp, export, count, list, show, edit, del, react)
+	cmd.AddCommand(imp, export, count, list, show, edit, del, react, newContactsForgetCmd(c))
 	return cmd
 }
 

@@ -140,6 +140,7 @@ func (c *cli) serve(ctx context.Context, f serveFlags) error {
 	if d.secret, err = loadSecret(cfg); err != nil {
 		return err
 	}
+	st.SetAddressKey(d.secret)
 	d.svc = service.New(st, log, nil)
 	camp, err := st.EnsureDefaultCampaign(ctx, &outreach.Campaign{
 		Name: cfg.Campaign.Name, From: cfg.Campaign.From, ReplyTo: cfg.Campaign.ReplyTo,
@@ -152,6 +153,9 @@ func (c *cli) serve(ctx context.Context, f serveFlags) error {
 	d.svc.DefaultCampaign = camp.ID
 	tokenFile := filepath.Join(cfg.DataDir, "admin.token")
 	if err := firstStart(ctx, st, tokenFile, log); err != nil {
+		return err
+	}
+	if err := adminCredential(ctx, d.svc, c.env["OUTREACH_ADMIN_PASSWORD"], c.stdout, log); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
