@@ -417,3 +417,87 @@ func TestUnauditedChangesGetAGenericEntry(t *testing.T) {
 		t.Errorf("audit = %+v; want one generic entry for the quiet route and none for the failed request", entries)
 	}
 }
+
+// Through the API, a coordinator scoped to MY gets 404 for every contact
+// route on a PH contact, as for a contact that does not exist; the same
+// calls on a MY contact pass.
+func TestOutOfScopeIsNotFound(t *testing.T) {
+	s, st, ts := newTestServer(t)
+	ctx := context.Background()
+	admin := &outreach.Principal{Name: "admin", Role: outreach.RoleAdmin}
+	csv := "email,name,organization,kind,country\nana@rights.my.test,Ana,Rights MY,partner,MY\ndela@rights.ph.test,Dela,Rights PH,partner,PH\n"
+	if _, err := s.Svc.ImportContacts(ctx, admin, strings.NewReader(csv), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Svc.AddUser(ctx, admin, service.UserInput{Name: "coord@example.org", Role: outreach.RoleCoordinator, Countries: []string{"MY"}, Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, _ := st.CreateToken(ctx, "coord@example.org", outreach.RoleCoordinator, "admin")
+	do := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/contacts/%s", ""},
+		{"PATCH", "/api/v1/contacts/%s", `{"name":"X"}`},
+		{"POST", "/api/v1/contacts/%s/reactivate", `{"reason":"x"}`},
+		{"POST", "/api/v1/suppressions", `{"address":"%s"}`},
+		{"DELETE", "/api/v1/suppressions/%s", ""},
+		{"DELETE", "/api/v1/contacts/%s", ""},
+		{"GET", "/contacts/%s", ""},
+	} {
+		path, body := c.path, c.body
+		if strings.Contains(path, "%s") {
+			path = strings.Replace(path, "%s", "dela@rights.ph.test", 1)
+		} else {
+			body = strings.Replace(body, "%s", "dela@rights.ph.test", 1)
+		}
+		if code, out := do(c.method, path, body); code != http.StatusNotFound || strings.Contains(out, "Rights PH") {
+			t.Errorf("%s %s on a PH contact = %d %s; want 404", c.method, path, code, out)
+		}
+	}
+	if code, out := do("GET", "/api/v1/contacts/ana@rights.my.test", ""); code != http.StatusOK || !strings.Contains(out, "Rights MY") {
+		t.Errorf("GET a MY contact = %d %s", code, out)
+	}
+	if code, out := do("GET", "/api/v1/contacts", ""); code != http.StatusOK || strings.Contains(out, "dela@") {
+		t.Errorf("the list shows PH: %d %s", code, out)
+	}
+	if code, _ := do("POST", "/api/v1/contacts/ana@rights.my.test/forget", ""); code != http.StatusForbidden {
+		t.Errorf("a coordinator forgetting = %d; want 403 (admin only)", code)
+	}
+}
+
+// The contact page's Forget button erases the contact and says so.
+func TestForgetFromThePage(t *testing.T) {
+	s, st, ts := newTestServer(t)
+	st.SetAddressKey([]byte("a key of at least sixteen bytes"))
+	ctx := context.Background()
+	admin := &outreach.Principal{Name: "admin", Role: outreach.RoleAdmin}
+	if _, err := s.Svc.ImportContacts(ctx, admin, strings.NewReader("email,name,country\nana@rights.my.test,Ana Lim,MY\n"), false); err != nil {
+		t.Fatal(err)
+	}
+	cookie, csrf := signedIn(t, s, "boss@example.org", outreach.RoleAdmin)
+	b := newClient(t, ts)
+	b.jar[sessionCookie] = cookie
+	a := b.do("POST", "/contacts/ana@rights.my.test/forget", url.Values{"csrf": {csrf}}, nil)
+	if a.code != http.StatusSeeOther || !strings.HasPrefix(a.hdr.Get("Location"), "/contacts?done=") || !strings.Contains(a.hdr.Get("Location"), "hash%3A") {
+		t.Fatalf("forget = %d %s\n%s", a.code, a.hdr.Get("Location"), a.body)
+	}
+	if _, err := st.Contact(ctx, "ana@rights.my.test"); outreach.ErrorCode(err) != outreach.ENOTFOUND {
+		t.Errorf("the contact after forget: %v", err)
+	}
+	if ok, _ := st.Suppressed(ctx, "ana@rights.my.test"); !ok {
+		t.Error("the forgotten address is not suppressed")
+	}
+	entries, _ := st.AuditLog(ctx, "boss@example.org", time.Time{}, 10)
+	if last := entries[len(entries)-1]; last.Action != "contact.forget" {
+		t.Errorf("last audit entry = %+v", last)
+	}
+}
