@@ -1,0 +1,122 @@
+package service
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/outreach-coalition/outreach/internal/outreach"
+	"github.com/outreach-coalition/outreach/internal/store"
+)
+
+func newUsersService(t *testing.T) *Service {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	s.SignIn.PasswordCost = 4
+	return s
+}
+
+var testAdmin = &outreach.Principal{Name: "admin", Role: outreach.RoleAdmin}
+
+func TestLoginThrottleSchedule(t *testing.T) {
+	var th loginThrottle
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 9; i++ {
+		th.fail(t0, "user:a")
+	}
+	if w := th.wait(t0, "user:a"); w != 0 {
+		t.Errorf("after 9 failures wait %v; want 0", w)
+	}
+	for n, want := range map[int]time.Duration{10: time.Minute, 11: 2 * time.Minute, 12: 4 * time.Minute, 16: time.Hour, 40: time.Hour} {
+		var th loginThrottle
+		for i := 0; i < n; i++ {
+			th.fail(t0, "user:a")
+		}
+		if w := th.wait(t0, "user:a", "addr:x"); w != want {
+			t.Errorf("after %d failures wait %v; want %v", n, w, want)
+		}
+		if w := th.wait(t0.Add(want), "user:a"); w != 0 {
+			t.Errorf("after %d failures and the lockout, wait %v; want 0", n, w)
+		}
+	}
+	th.fail(t0, "user:a")
+	if w := th.wait(t0.Add(24*time.Hour), "user:a"); w != 0 {
+		t.Errorf("a day later wait %v; want 0", w)
+	}
+	th.fail(t0.Add(24*time.Hour), "user:a")
+	if w := th.wait(t0.Add(24*time.Hour), "user:a"); w != 0 {
+		t.Errorf("failures older than a day still count: wait %v", w)
+	}
+	th.succeed("user:a")
+	if len(th.keys) != 0 {
+		t.Errorf("keys after success: %v", th.keys)
+	}
+}
+
+func TestPasswordsAndRoles(t *testing.T) {
+	s := newUsersService(t)
+	ctx := context.Background()
+	coord := &outreach.Principal{Name: "c", Role: outreach.RoleCoordinator}
+	if _, _, err := s.AddUser(ctx, coord, UserInput{Name: "x@example.org", Role: outreach.RoleViewer}); outreach.ErrorCode(err) != outreach.EFORBIDDEN {
+		t.Errorf("a coordinator adding a user = %v; want forbidden", err)
+	}
+	if _, err := s.ForgetContact(ctx, coord, "x@example.org"); outreach.ErrorCode(err) != outreach.EFORBIDDEN {
+		t.Errorf("a coordinator forgetting = %v; want forbidden", err)
+	}
+	for _, pw := range []string{"short", "ana@example.org", string(make([]byte, 73))} {
+		if _, _, err := s.AddUser(ctx, testAdmin, UserInput{Name: "ana@example.org", Role: outreach.RoleViewer, Password: pw}); outreach.ErrorCode(err) != outreach.EINVALID {
+			t.Errorf("password %q = %v; want invalid", pw, err)
+		}
+	}
+	if _, _, err := s.AddUser(ctx, testAdmin, UserInput{Name: "ana@example.org", Role: outreach.RoleViewer, Password: "first passphrase"}); err != nil {
+		t.Fatal(err)
+	}
+	one, err := s.Login(ctx, "ana@example.org", "first passphrase", "a", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, _ := s.Login(ctx, "ana@example.org", "first passphrase", "a", "")
+	ana := &outreach.Principal{Name: "ana@example.org", Role: outreach.RoleViewer}
+	if err := s.ChangePassword(ctx, ana, one.Session, "wrong", "second passphrase"); outreach.ErrorCode(err) != outreach.EINVALID {
+		t.Errorf("change with a wrong current password = %v; want invalid", err)
+	}
+	if err := s.ChangePassword(ctx, ana, two.Session, "first passphrase", "second passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.SessionPrincipal(ctx, one.Secret); err == nil {
+		t.Error("the other session survived the password change")
+	}
+	if _, _, err := s.SessionPrincipal(ctx, two.Secret); err != nil {
+		t.Errorf("the changing session ended: %v", err)
+	}
+	if _, err := s.Login(ctx, "ana@example.org", "first passphrase", "a", ""); err == nil {
+		t.Error("the old password still signs in")
+	}
+	otp, err := s.ResetPassword(ctx, testAdmin, "ana@example.org", "")
+	if err != nil || otp == "" {
+		t.Fatalf("reset = %q, %v", otp, err)
+	}
+	if _, _, err := s.SessionPrincipal(ctx, two.Secret); err == nil {
+		t.Error("a session survived the reset")
+	}
+	res, err := s.Login(ctx, "ana@example.org", otp, "a", "")
+	if err != nil || !res.Session.MustChangePassword {
+		t.Fatalf("one-time sign-in = %+v, %v", res, err)
+	}
+	if err := s.ChangePassword(ctx, ana, res.Session, "", "third passphrase"); err != nil || res.Session.MustChangePassword {
+		t.Errorf("setting a password from the one-time session = %v (must change %v)", err, res.Session.MustChangePassword)
+	}
+	if _, p, err := s.Store.SessionBySecret(ctx, res.Secret); err != nil || p.Name != "ana@example.org" {
+		t.Errorf("the one-time session after setting a password: %v", err)
+	}
+	if got, _, _ := s.Store.SessionBySecret(ctx, res.Secret); got.MustChangePassword {
+		t.Error("the stored session still must change its password")
+	}
+}
