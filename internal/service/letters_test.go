@@ -563,3 +563,48 @@ func FuzzMarkdown(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBuildRoster checks the roster's contract on arbitrary names: one
+// entry per organisation and country, every named endorsement on exactly
+// one entry, and the same roster whatever the input order.
+func FuzzBuildRoster(f *testing.F) {
+	f.Add("Alpha Rights Network", "Alpha Rights Network (ARN)", "alpha  rights NETWORK", "", "Omega", "Beta Foundation")
+	f.Add("", "", "Émile", "ÉMILE", "x\xffy", "x y")
+	f.Fuzz(func(t *testing.T, o1, p1, o2, p2, o3, p3 string) {
+		es := []outreach.Endorsement{
+			{ID: 1, Organization: o1, PrintName: p1, Country: "MY"},
+			{ID: 2, Organization: o2, PrintName: p2, Country: "MY"},
+			{ID: 3, Organization: o3, PrintName: p3, Country: "MY"},
+			{ID: 4, Organization: o1, PrintName: p2, Country: ""},
+		}
+		got := BuildRoster(es)
+		seen := map[uint64]int{}
+		keys := map[string]bool{}
+		for _, r := range got {
+			k := r.Country + "|" + r.key
+			if keys[k] {
+				t.Fatalf("two entries for %q: %+v", k, got)
+			}
+			keys[k] = true
+			if r.key == "" || len(r.Endorsements) == 0 {
+				t.Fatalf("entry without key or endorsements: %+v", r)
+			}
+			for _, id := range r.Endorsements {
+				seen[id]++
+			}
+		}
+		for _, e := range es {
+			if want := map[bool]int{true: 1, false: 0}[rosterKey(&e) != ""]; seen[e.ID] != want {
+				t.Fatalf("endorsement %d (%q, %q) is on %d entries; want %d: %+v", e.ID, e.Organization, e.PrintName, seen[e.ID], want, got)
+			}
+		}
+		rev := slices.Clone(es)
+		slices.Reverse(rev)
+		again := BuildRoster(rev)
+		if !slices.EqualFunc(again, got, func(a, b RosterEntry) bool {
+			return a.Name == b.Name && a.key == b.key && slices.Equal(a.Endorsements, b.Endorsements)
+		}) {
+			t.Fatalf("order-dependent roster:\n%+v\n%+v", got, again)
+		}
+	})
+}
