@@ -260,3 +260,28 @@ func TestCompactLiveUnderLoad(t *testing.T) {
 		t.Error("the address key was lost in the swap")
 	}
 }
+
+// The scrubber never panics, leaves no bounded occurrence of the address
+// behind, and leaves text without one unchanged, in strings and in bytes.
+func FuzzScrub(f *testing.F) {
+	for _, s := range []string{"", "anna@example.org", "joanna@example.org", "<ANNA@EXAMPLE.ORG>", "anna@example.org.uk", "x anna@example.org. y", "\xff\xfeanna@example.org\x00", "Dear Anna Lindqvist,", "annaanna@example.org@example.org"} {
+		f.Add(s)
+	}
+	sc := newScrubber("anna@example.org", "Anna Lindqvist", 7, "hash:0123")
+	f.Fuzz(func(t *testing.T, s string) {
+		out, changed := sc.str(s, "note", true)
+		if sc.hasAddr(out) {
+			t.Errorf("str(%q) = %q still holds the address", s, out)
+		}
+		if !changed && out != s {
+			t.Errorf("str(%q) changed the text to %q but said it did not", s, out)
+		}
+		b, hit := sc.rewriteBytes([]byte(s), []byte("hash:0123"))
+		if !hit && string(b) != s {
+			t.Errorf("rewriteBytes(%q) = %q without a hit", s, b)
+		}
+		if again, hit2 := sc.rewriteBytes(b, []byte("hash:0123")); hit2 && hit {
+			t.Errorf("rewriteBytes(%q) left an occurrence: %q", s, again)
+		}
+	})
+}
