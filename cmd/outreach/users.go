@@ -41,8 +41,9 @@ func startAccess(d *daemon) error {
 // UI while no user has a password: OUTREACH_ADMIN_PASSWORD when set, else
 // a one-time password printed once on stdout (its first sign-in asks for
 // a password). This covers the first start and a store from before users
-// existed; an admin who lost a one-time password unused gets a new one at
-// the next start.
+// existed. An unused one-time password is kept across restarts (a lost
+// one is replaced with `outreach users reset-password admin`); one used
+// without setting a password is replaced at the next start.
 func adminCredential(ctx context.Context, svc *service.Service, password string, stdout io.Writer, log *slog.Logger) error {
 	users, err := svc.Store.Users(ctx)
 	if err != nil {
