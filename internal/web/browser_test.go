@@ -109,8 +109,22 @@ func artifacts(t *testing.T) string {
 // shot saves a full-page screenshot of the tab as name.png.
 func shot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
+	// Right after a navigation the page may have no layout yet (a
+	// zero-width capture is refused): wait for it, briefly.
+	var png []byte
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ready, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && document.documentElement.scrollWidth > 0`))
+		if ready {
+			if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || png == nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
@@ -395,6 +409,12 @@ func TestBrowser(t *testing.T) {
 		run(t, c, "fix the subject", chromedp.SetValue(chromedp.CSS(subj), "Join us, {{.Contact.Organization}}"), chromedp.SendKeys(chromedp.CSS(subj), " "))
 		waitText(t, c, "#preview-subject", "Join us, Rights Watch Malaysia")
 		waitText(t, c, "#check-status", "No problems")
+		// The HTML part sits in a sandboxed frame (no script, no same
+		// origin); headless captures do not draw such frames, so check
+		// what it was given.
+		if doc, err := chromedp.Run(c, chromedp.Evaluate[string](`document.getElementById("preview-html").srcdoc`)); err != nil || !strings.Contains(doc, "<strong>Rights Watch Malaysia</strong>") {
+			t.Errorf("the HTML preview frame holds %.80q (%v); want the message for Rights Watch Malaysia", doc, err)
+		}
 		shot(t, c, dir, "template")
 		run(t, c, "save", chromedp.Click(chromedp.CSS("#save-template")))
 		waitFor(t, c, "[role=status]")

@@ -40,7 +40,12 @@ func (s *Server) reviewDecision(w http.ResponseWriter, r *http.Request, p *outre
 		return err
 	}
 	class := r.PostForm.Get("class")
-	res, err := s.Svc.Review(r.Context(), p, id, service.ReviewReclassify, service.ReviewInput{Class: class, Name: r.PostForm.Get("name")})
+	in := service.ReviewInput{Class: class, Name: r.PostForm.Get("name")}
+	if class == outreach.ClassEndorse {
+		// Only an endorsement needs the contact of a reply matched to none.
+		in.Email = strings.TrimSpace(r.PostForm.Get("email"))
+	}
+	res, err := s.Svc.Review(r.Context(), p, id, service.ReviewReclassify, in)
 	back := "/review"
 	if after := r.PostForm.Get("after"); after != "" && after != "0" {
 		back += "?after=" + after

@@ -15,6 +15,7 @@ import (
 
 	"github.com/outreach-coalition/outreach/internal/outreach"
 	"github.com/outreach-coalition/outreach/internal/service"
+	"github.com/outreach-coalition/outreach/internal/store"
 )
 
 // fetch does a request with a token and returns the status and body.
@@ -267,5 +268,33 @@ func TestPageForms(t *testing.T) {
 	}
 	if code, _ := f.fetch(t, "GET", "/letters/"+strconv.FormatUint(lv.ID, 10)+"/PH", f.coordMY, nil); code != http.StatusNotFound {
 		t.Errorf("a MY coordinator's PH letter = %d; want 404", code)
+	}
+}
+
+// A reply matched to no contact is approved by saying whose it is.
+func TestReviewUnmatchedReply(t *testing.T) {
+	f := newUIFixture(t)
+	ctx := context.Background()
+	rec, err := f.st.RecordReply(ctx, &store.Incoming{Key: "u1", Reply: outreach.Reply{MessageID: "u1", From: "director@aliran-mail.test",
+		Subject: "Re: Join the call", Class: outreach.ClassOther, Review: true, Text: "Aliran supports the letter.", Reason: "unknown sender", Match: outreach.MatchNone}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatUint(rec.Reply.ID, 10)
+	body := f.mustGet(t, "/review", f.admin)
+	if !strings.Contains(body, `id="email-`+id+`"`) {
+		t.Fatal("the review form of an unmatched reply asks for no contact")
+	}
+	code, loc := f.fetch(t, "POST", "/review/"+id, f.admin, url.Values{"class": {"endorse"}, "name": {"Aliran"}, "email": {"director@aliran-mail.test"}})
+	if code != http.StatusSeeOther || !strings.Contains(loc, "not+changed") {
+		t.Errorf("approving with an unknown address = %d %s; want it refused on the page", code, loc)
+	}
+	code, loc = f.fetch(t, "POST", "/review/"+id, f.admin, url.Values{"class": {"endorse"}, "name": {"Aliran"}, "email": {"budi@aliran.my.test"}})
+	if code != http.StatusSeeOther || !strings.Contains(loc, "approved") {
+		t.Fatalf("approving for budi = %d %s", code, loc)
+	}
+	es, err := f.st.Endorsements(ctx, store.EndorsementFilter{ContactID: f.contactID(t, "budi@aliran.my.test")})
+	if err != nil || len(es) != 1 || es[0].PrintName != "Aliran" || es[0].State != outreach.EndorsementConfirmed {
+		t.Errorf("budi's endorsements: %+v %v; want one confirmed as Aliran", es, err)
 	}
 }
