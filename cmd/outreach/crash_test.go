@@ -45,10 +45,10 @@ func TestCrashKill9(t *testing.T) {
 		"OUTREACH_HTTP_PUBLIC_URL=https://outreach.example.org",
 		"OUTREACH_LOG_LEVEL=warn",
 	}
-	p := startProcess(t, bin, dir, env)
+	p := startChild(t, bin, dir, env)
 
 	csvPath := filepath.Join(t.TempDir(), "partners.csv")
-	contacts := writePartners(t, csvPath, crashWave)
+	contacts := writeCrashContacts(t, csvPath, crashWave)
 	if out := p.mustCLI(ctx, "contacts", "import", csvPath); !strings.Contains(out, fmt.Sprintf("created %d", crashWave)) {
 		t.Fatalf("import said %q", out)
 	}
@@ -85,7 +85,7 @@ func TestCrashKill9(t *testing.T) {
 		for _, e := range sending {
 			wasSending[outreach.EmailKey(e)] = true
 		}
-		p = startProcess(t, bin, dir, env)
+		p = startChild(t, bin, dir, env)
 	}
 
 	waitWaveDone(ctx, t, p, waveID)
@@ -127,18 +127,18 @@ func TestCrashKill9(t *testing.T) {
 	p.stop()
 }
 
-type partner struct{ email, name, lang string }
+type crashContact struct{ email, name, lang string }
 
-// writePartners writes n partner contacts in the four template languages.
-func writePartners(t *testing.T, path string, n int) []partner {
+// writeCrashContacts writes n partner contacts in the four template languages.
+func writeCrashContacts(t *testing.T, path string, n int) []crashContact {
 	t.Helper()
 	langs := []string{"en", "es", "fr", "pt"}
 	countries := []string{"MY", "PH", "CO", "FR", "BR", "KE"}
 	var b bytes.Buffer
 	b.WriteString("email,name,organization,kind,country,language\n")
-	out := make([]partner, n)
+	out := make([]crashContact, n)
 	for i := range n {
-		out[i] = partner{email: fmt.Sprintf("p%05d@org%d.example", i, i%37), name: fmt.Sprintf("Partner %05d", i), lang: langs[i%len(langs)]}
+		out[i] = crashContact{email: fmt.Sprintf("p%05d@org%d.example", i, i%37), name: fmt.Sprintf("Partner %05d", i), lang: langs[i%len(langs)]}
 		fmt.Fprintf(&b, "%s,%s,Org %d,partner,%s,%s\n", out[i].email, out[i].name, i, countries[i%len(countries)], out[i].lang)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
@@ -184,7 +184,7 @@ func inflightAtKill(ctx context.Context, t *testing.T, dir string, waveID uint64
 	return emails
 }
 
-func waitWaveDone(ctx context.Context, t *testing.T, p *process, waveID uint64) {
+func waitWaveDone(ctx context.Context, t *testing.T, p *childDaemon, waveID uint64) {
 	t.Helper()
 	for {
 		var v service.WaveView
@@ -208,12 +208,12 @@ func waitWaveDone(ctx context.Context, t *testing.T, p *process, waveID uint64) 
 // checkRendered checks that each message was rendered for its recipient:
 // its subject is the recipient's language's and its body greets them by
 // name. Copies of one delivery carry the same Message-ID.
-func checkRendered(t *testing.T, msgs []devmail.Message, contacts []partner) {
+func checkRendered(t *testing.T, msgs []devmail.Message, contacts []crashContact) {
 	t.Helper()
 	subjects := map[string]string{
 		"en": "Call to action", "es": "Llamado", "fr": "Appel", "pt": "Chamado",
 	}
-	byEmail := map[string]partner{}
+	byEmail := map[string]crashContact{}
 	for _, c := range contacts {
 		byEmail[c.email] = c
 	}
@@ -228,7 +228,7 @@ func checkRendered(t *testing.T, msgs []devmail.Message, contacts []partner) {
 			t.Fatalf("message %d to unknown %s", m.ID, m.To[0])
 		}
 		body := string(m.Raw)
-		id := header(body, "Message-Id")
+		id := rawHeader(body, "Message-Id")
 		if prev, ok := msgIDs[c.email]; ok && prev != id {
 			t.Errorf("%s: copies carry Message-IDs %s and %s", c.email, prev, id)
 		}
@@ -245,7 +245,7 @@ func checkRendered(t *testing.T, msgs []devmail.Message, contacts []partner) {
 }
 
 // header returns the value of a header field of a raw message.
-func header(raw, name string) string {
+func rawHeader(raw, name string) string {
 	for _, line := range strings.Split(raw, "\r\n") {
 		if line == "" {
 			break
@@ -273,8 +273,8 @@ func buildOutreach(t *testing.T) string {
 	return bin
 }
 
-// process is `outreach serve` running as a child process.
-type process struct {
+// childDaemon is `outreach serve` running as a child process.
+type childDaemon struct {
 	t    *testing.T
 	dir  string
 	env  []string
@@ -283,13 +283,13 @@ type process struct {
 	done chan error
 }
 
-// startProcess starts the binary's serve on a free port with data in dir
+// startChild starts the binary's serve on a free port with data in dir
 // and waits until it has written its address.
-func startProcess(t *testing.T, bin, dir string, env []string) *process {
+func startChild(t *testing.T, bin, dir string, env []string) *childDaemon {
 	t.Helper()
 	addrFile := filepath.Join(dir, "serve.addr")
 	os.Remove(addrFile) // left behind by a killed daemon
-	p := &process{t: t, dir: dir, env: env, logs: &syncBuffer{}, done: make(chan error, 1)}
+	p := &childDaemon{t: t, dir: dir, env: env, logs: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "serve", "--data", dir, "--http", "127.0.0.1:0")
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -317,7 +317,7 @@ func startProcess(t *testing.T, bin, dir string, env []string) *process {
 }
 
 // kill9 kills the daemon with SIGKILL and waits until it is gone.
-func (p *process) kill9() {
+func (p *childDaemon) kill9() {
 	p.t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		p.t.Fatalf("kill -9: %v", err)
@@ -327,7 +327,7 @@ func (p *process) kill9() {
 }
 
 // stop ends the daemon with SIGTERM, as an admin would.
-func (p *process) stop() {
+func (p *childDaemon) stop() {
 	select {
 	case err := <-p.done:
 		p.done <- err
@@ -348,7 +348,7 @@ func (p *process) stop() {
 }
 
 // mustCLI runs a client command (in this process) against the daemon.
-func (p *process) mustCLI(ctx context.Context, args ...string) string {
+func (p *childDaemon) mustCLI(ctx context.Context, args ...string) string {
 	p.t.Helper()
 	var out, errb bytes.Buffer
 	if err := run(ctx, append([]string{"--data", p.dir}, args...), nil, strings.NewReader(""), &out, &errb); err != nil {
