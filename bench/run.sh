@@ -46,7 +46,7 @@ gobench() {
 }
 
 run() {
-	echo "# outreach benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "# outreach benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "# machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr), $("$GO" env GOVERSION)"
 	echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews absolute figures; compare the ratios)"
 	echo
