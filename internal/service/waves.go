@@ -890,18 +890,16 @@ func (s *Service) Waves(ctx context.Context, p *outreach.Principal) ([]WaveView,
 	return out, nil
 }
 
-// latestRun returns the wave's latest run, or nil.
-func (s *Service) latestRun(ctx context.Context, id uint64) (*outreach.Send, error) {
-	runs, err := s.Store.WaveSends(ctx, id)
-	if err != nil || len(runs) == 0 {
-		return nil, err
-	}
-	return &runs[len(runs)-1], nil
+// live reports whether a run may still send: it is running or paused.
+func live(run outreach.Send) bool {
+	return run.State == outreach.SendRunning || run.State == outreach.SendPaused
 }
 
-// PauseWave pauses a wave: its current run stops starting messages (those
-// already handed to the server finish) and later scheduled runs are held.
-// The pause records who paused and why; only a person's resume lifts it.
+// PauseWave pauses a wave: every run of it still sending stops starting
+// messages (those already handed to the server finish) and later
+// scheduled runs are held. The pause records who paused and why; only a
+// person's resume lifts it. The wave and its runs change in one
+// transaction, so a scheduled run cannot start in between.
 func (s *Service) PauseWave(ctx context.Context, p *outreach.Principal, id uint64, reason string) (*WaveView, error) {
 	if err := can(p, outreach.RoleCoordinator); err != nil {
 		return nil, err
@@ -910,67 +908,41 @@ func (s *Service) PauseWave(ctx context.Context, p *outreach.Principal, id uint6
 	if err != nil {
 		return nil, err
 	}
-	run, err := s.latestRun(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	active := run != nil && run.State == outreach.SendRunning
-	held := run != nil && run.State == outreach.SendPaused && !run.Pause.ByPerson()
-	if w.Pause != nil {
-		return nil, outreach.Errorf(outreach.ECONFLICT, "wave %d is already paused by %s", id, w.Pause.By)
-	}
-	if w.State == outreach.WaveCancelled || (!active && !held && !scheduled(w)) {
-		return nil, outreach.Errorf(outreach.ECONFLICT, "wave %d is %s: nothing to pause", id, waveState(w, nilIfEmpty(run)))
-	}
 	pause := &outreach.Pause{By: name(p), Reason: reason, Time: s.Now().UTC()}
-	switch {
-	case active:
-		_, err = s.Store.SetSendState(ctx, run.ID, outreach.SendPaused, pause)
-	case held:
-		err = s.Store.TakeOverPause(ctx, run.ID, pause)
-	}
+	_, _, err = s.Store.ControlWave(ctx, id, store.WavePause, pause, func(w *outreach.Wave, runs []outreach.Send) error {
+		if w.Pause != nil {
+			return outreach.Errorf(outreach.ECONFLICT, "wave %d is already paused by %s", id, w.Pause.By)
+		}
+		if w.State == outreach.WaveCancelled || (!slices.ContainsFunc(runs, live) && !scheduled(w)) {
+			return outreach.Errorf(outreach.ECONFLICT, "wave %d is %s: nothing to pause", id, waveState(w, runs))
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.Store.ChangeWave(ctx, id, func(w *outreach.Wave) error { w.Pause = pause; return nil }); err != nil {
 		return nil, err
 	}
 	s.audit(ctx, p, "wave.pause", w.Name, reason)
 	return s.Wave(ctx, p, id)
 }
 
-func nilIfEmpty(run *outreach.Send) []outreach.Send {
-	if run == nil {
-		return nil
-	}
-	return []outreach.Send{*run}
-}
-
-// ResumeWave lifts a wave's pause: its run continues where it stopped
-// (nothing is sent twice) and a once wave whose time passed while it was
-// paused starts now.
+// ResumeWave lifts a wave's pause: every paused run of it continues
+// where it stopped (nothing is sent twice) and a once wave whose time
+// passed while it was paused starts now.
 func (s *Service) ResumeWave(ctx context.Context, p *outreach.Principal, id uint64) (*WaveView, error) {
 	if err := can(p, outreach.RoleCoordinator); err != nil {
 		return nil, err
 	}
-	w, err := s.visibleWave(ctx, p, id)
-	if err != nil {
+	if _, err := s.visibleWave(ctx, p, id); err != nil {
 		return nil, err
 	}
-	run, err := s.latestRun(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	runPaused := run != nil && run.State == outreach.SendPaused
-	if w.State == outreach.WaveCancelled || (w.Pause == nil && !runPaused) {
-		return nil, outreach.Errorf(outreach.ECONFLICT, "wave %d is not paused", id)
-	}
-	if runPaused {
-		if _, err := s.Store.SetSendState(ctx, run.ID, outreach.SendRunning, &outreach.Pause{By: name(p)}); err != nil {
-			return nil, err
+	w, _, err := s.Store.ControlWave(ctx, id, store.WaveResume, nil, func(w *outreach.Wave, runs []outreach.Send) error {
+		paused := slices.ContainsFunc(runs, func(r outreach.Send) bool { return r.State == outreach.SendPaused })
+		if w.State == outreach.WaveCancelled || (w.Pause == nil && !paused) {
+			return outreach.Errorf(outreach.ECONFLICT, "wave %d is not paused", id)
 		}
-	}
-	if w, err = s.Store.ChangeWave(ctx, id, func(w *outreach.Wave) error { w.Pause = nil; return nil }); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.audit(ctx, p, "wave.resume", w.Name, "")
@@ -988,8 +960,10 @@ func (s *Service) ResumeWave(ctx context.Context, p *outreach.Principal, id uint
 	return s.Wave(ctx, p, id)
 }
 
-// CancelWave cancels a wave: queued deliveries of its current run become
-// cancelled (sent ones stay logged) and no further run starts.
+// CancelWave cancels a wave: the queued deliveries of every run of it
+// become cancelled (sent ones stay logged) and no further run starts. The
+// wave and its runs change in one transaction, so a scheduled run cannot
+// start in between.
 func (s *Service) CancelWave(ctx context.Context, p *outreach.Principal, id uint64) (*WaveView, error) {
 	if err := can(p, outreach.RoleCoordinator); err != nil {
 		return nil, err
@@ -998,24 +972,16 @@ func (s *Service) CancelWave(ctx context.Context, p *outreach.Principal, id uint
 	if err != nil {
 		return nil, err
 	}
-	if w.State == outreach.WaveCancelled {
-		return nil, outreach.Errorf(outreach.ECONFLICT, "wave %d is already cancelled", id)
-	}
-	run, err := s.latestRun(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if run != nil && (run.State == outreach.SendRunning || run.State == outreach.SendPaused) {
-		if _, err := s.Store.SetSendState(ctx, run.ID, outreach.SendCancelled, nil); err != nil {
-			return nil, err
+	_, _, err = s.Store.ControlWave(ctx, id, store.WaveCancel, nil, func(w *outreach.Wave, runs []outreach.Send) error {
+		if w.State == outreach.WaveCancelled {
+			return outreach.Errorf(outreach.ECONFLICT, "wave %d is already cancelled", id)
 		}
-	} else if !scheduled(w) {
-		return nil, outreach.Errorf(outreach.ECONFLICT, "wave %d is done: nothing to cancel", id)
-	}
-	if _, err := s.Store.ChangeWave(ctx, id, func(w *outreach.Wave) error {
-		w.State, w.Pause = outreach.WaveCancelled, nil
+		if !slices.ContainsFunc(runs, live) && !scheduled(w) {
+			return outreach.Errorf(outreach.ECONFLICT, "wave %d is done: nothing to cancel", id)
+		}
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	if s.Scheduler != nil {

@@ -771,3 +771,83 @@ func BenchmarkWaveSnapshot(b *testing.B) {
 		})
 	}
 }
+
+// overlappingRuns makes a recurring wave with two runs whose deliveries
+// are all still queued: the first run's slot came a day before the second.
+func overlappingRuns(t *testing.T, f *fixture) (*WaveView, []outreach.Send) {
+	t.Helper()
+	ctx := context.Background()
+	f.importCSV(t, "a@x.test,A,Org A,partner,MY,en,", "b@x.test,B,Org B,partner,MY,en,")
+	v := f.create(t, WaveInput{Name: "daily", Template: "call-to-action", Filter: "kind = partner", Cron: "0 9 * * *", TimeZone: "UTC", AllowRepeat: true})
+	for _, slot := range []time.Time{time.Date(2026, 6, 2, 9, 0, 0, 0, time.UTC), time.Date(2026, 6, 3, 9, 0, 0, 0, time.UTC)} {
+		f.clock.Set(slot)
+		if err := f.svc.RunScheduled(ctx, v.ID, slot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, err := f.st.WaveSends(ctx, v.ID)
+	if err != nil || len(runs) != 2 || runs[0].State != outreach.SendRunning || runs[1].State != outreach.SendRunning {
+		t.Fatalf("test setup: runs %+v, %v", runs, err)
+	}
+	return v, runs
+}
+
+func runStates(t *testing.T, f *fixture, waveID uint64) []string {
+	t.Helper()
+	runs, err := f.st.WaveSends(context.Background(), waveID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range runs {
+		s := r.State
+		if r.Pause != nil {
+			s += " by " + r.Pause.By
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestPauseResumeCancelReachEveryRunOfTheWave(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC))
+	v, runs := overlappingRuns(t, f)
+	// The SMTP server went away during the first run: the system paused it.
+	if _, err := f.st.SetSendState(ctx, runs[0].ID, outreach.SendPaused, &outreach.Pause{By: outreach.PausedBySystem, Reason: "unreachable"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.PauseWave(ctx, waveAdmin, v.ID, "wrong letter"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := runStates(t, f, v.ID), []string{"paused by ana", "paused by ana"}; !slices.Equal(got, want) {
+		t.Errorf("after pause, runs are %q; want %q", got, want)
+	}
+	if _, err := f.svc.ResumeWave(ctx, waveAdmin, v.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := runStates(t, f, v.ID), []string{"running", "running"}; !slices.Equal(got, want) {
+		t.Errorf("after resume, runs are %q; want %q", got, want)
+	}
+	got, err := f.svc.CancelWave(ctx, waveAdmin, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != outreach.WaveCancelled {
+		t.Errorf("wave is %s after cancel", got.State)
+	}
+	for _, r := range got.Runs {
+		if r.State != outreach.SendCancelled || r.Counts.Cancelled != 2 || r.Counts.Queued != 0 {
+			t.Errorf("after cancel, run %d is %s with %+v; want cancelled with both deliveries cancelled", r.ID, r.State, r.Counts)
+		}
+	}
+	ds, err := f.st.WaveDeliveries(ctx, v.ID)
+	if err != nil || len(ds) != 4 {
+		t.Fatalf("WaveDeliveries = %d, %v; want 4", len(ds), err)
+	}
+	for _, d := range ds {
+		if d.State != outreach.DeliveryCancelled {
+			t.Errorf("%s: delivery %d is %s after cancel", d.Email, d.ID, d.State)
+		}
+	}
+}

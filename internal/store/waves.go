@@ -351,3 +351,92 @@ func (s *Store) TakeOverPause(ctx context.Context, sendID uint64, pause *outreac
 		return putJSON(sends, u64(sendID), send)
 	})
 }
+
+// Wave controls (ControlWave).
+const (
+	WavePause  = "pause"
+	WaveResume = "resume"
+	WaveCancel = "cancel"
+)
+
+// ControlWave pauses, resumes or cancels a wave together with every run
+// of it, in one transaction, so that no scheduled run starts in between
+// (StartWaveRun reads the same wave) and runs that overlap (retries,
+// local-hour and rate spacing) are all reached, not only the latest:
+//
+//   - pause: the wave gets pause; every running run is paused with it,
+//     and every run the system paused takes it over, so that the SMTP
+//     server answering again no longer resumes it.
+//   - resume: the wave's pause is lifted and every paused run resumes.
+//   - cancel: the wave is cancelled and its pause lifted; every run not
+//     done or cancelled is cancelled, its queued deliveries with it (sent
+//     ones stay logged).
+//
+// check sees the wave and its runs (oldest first) as stored and may
+// refuse: its error is returned and nothing changes. ControlWave returns
+// the wave and its runs as stored.
+func (s *Store) ControlWave(ctx context.Context, id uint64, control string, pause *outreach.Pause, check func(w *outreach.Wave, runs []outreach.Send) error) (*outreach.Wave, []outreach.Send, error) {
+	if control != WavePause && control != WaveResume && control != WaveCancel {
+		return nil, nil, outreach.Errorf(outreach.EINVALID, "unknown wave control %q", control)
+	}
+	var w outreach.Wave
+	var runs []outreach.Send
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		waves, sends := bucket(tx, "waves"), bucket(tx, "sends")
+		if ok, err := getJSON(waves, u64(id), &w); err != nil || !ok {
+			if err == nil {
+				err = notFound("wave", id)
+			}
+			return err
+		}
+		err := sends.ForEach(func(k, v []byte) error {
+			var send outreach.Send
+			if err := json.Unmarshal(v, &send); err != nil {
+				return fmt.Errorf("send %d: %w", btou(k), err)
+			}
+			if send.WaveID == id && send.Kind == outreach.SendWave {
+				runs = append(runs, send)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(&w, runs); err != nil {
+				return err
+			}
+		}
+		now := s.now().UTC()
+		for i := range runs {
+			run := &runs[i]
+			switch {
+			case control == WavePause && (run.State == outreach.SendRunning || run.State == outreach.SendPaused):
+				run.State, run.Pause = outreach.SendPaused, pause
+			case control == WaveResume && run.State == outreach.SendPaused:
+				run.State, run.Pause = outreach.SendRunning, nil
+				finishIfDone(run, now)
+			case control == WaveCancel && (run.State == outreach.SendRunning || run.State == outreach.SendPaused):
+				if err := cancelQueued(tx, run, now); err != nil {
+					return err
+				}
+				run.State = outreach.SendCancelled
+			default:
+				continue
+			}
+			if err := putJSON(sends, u64(run.ID), run); err != nil {
+				return err
+			}
+		}
+		switch control {
+		case WavePause:
+			w.Pause = pause
+		case WaveResume:
+			w.Pause = nil
+		case WaveCancel:
+			w.State, w.Pause = outreach.WaveCancelled, nil
+		}
+		return putJSON(waves, u64(id), &w)
+	})
+	return &w, runs, err
+}

@@ -201,3 +201,43 @@ func TestWaveRepliedCountsPeopleOnce(t *testing.T) {
 		t.Errorf("WaveReplied = %d, %v; want 1", n, err)
 	}
 }
+
+func TestControlWaveRefusedChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	a := mustContact(t, s, "a@example.test", "MY")
+	w := mustWave(t, s, &outreach.Wave{Name: "w", Template: "t", Cron: "0 9 * * *", TimeZone: "UTC", State: outreach.WaveScheduled})
+	for _, slot := range []time.Time{time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 5, 2, 9, 0, 0, 0, time.UTC)} {
+		send := &outreach.Send{Kind: outreach.SendWave, CampaignID: 1, Template: "t"}
+		if _, err := s.StartWaveRun(ctx, w.ID, nil, send, []Recipient{{ContactID: a.ID, Email: a.Email}}, testMint, &WaveRun{Slot: slot}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := backup(t, s)
+	refused := errors.New("no")
+	var seen int
+	if _, _, err := s.ControlWave(ctx, w.ID, WaveCancel, nil, func(_ *outreach.Wave, runs []outreach.Send) error {
+		seen = len(runs)
+		return refused
+	}); !errors.Is(err, refused) {
+		t.Fatalf("ControlWave with a refusing check = %v", err)
+	}
+	if seen != 2 {
+		t.Errorf("check saw %d runs; want 2", seen)
+	}
+	if _, _, err := s.ControlWave(ctx, w.ID, "stop", nil, nil); outreach.ErrorCode(err) != outreach.EINVALID {
+		t.Errorf("ControlWave(stop) = %v; want EINVALID", err)
+	}
+	if !bytes.Equal(before, backup(t, s)) {
+		t.Fatal("a refused control changed the store")
+	}
+	got, runs, err := s.ControlWave(ctx, w.ID, WaveCancel, nil, nil)
+	if err != nil || got.State != outreach.WaveCancelled || len(runs) != 2 {
+		t.Fatalf("cancel: wave %+v, %d runs, %v", got, len(runs), err)
+	}
+	for _, r := range runs {
+		if stored, _ := s.Send(ctx, r.ID); stored.State != outreach.SendCancelled || stored.Counts.Cancelled != 1 {
+			t.Errorf("run %d after cancel: %s %+v", r.ID, stored.State, stored.Counts)
+		}
+	}
+}
