@@ -687,11 +687,12 @@ func (s *Service) RunScheduled(ctx context.Context, waveID uint64, slot time.Tim
 
 // WaveMissed records that a once wave's time passed while the daemon was
 // down, beyond the grace period: the wave is cancelled, with the reason in
-// the audit trail. For a recurring wave the scheduler's log is enough.
+// the audit trail. A paused once wave is left as it is: its resume starts
+// it (ResumeWave). For a recurring wave the scheduler's log is enough.
 func (s *Service) WaveMissed(ctx context.Context, waveID uint64, m schedule.Missed) {
 	w, err := s.Store.ChangeWave(ctx, waveID, func(w *outreach.Wave) error {
-		if w.Cron != "" || !w.LastRun.IsZero() || w.State == outreach.WaveCancelled {
-			return errSkip
+		if w.Cron != "" || !w.LastRun.IsZero() || w.State == outreach.WaveCancelled || w.Pause != nil {
+			return errSkip // a paused once wave starts when it is resumed
 		}
 		w.State = outreach.WaveCancelled
 		return nil

@@ -851,3 +851,22 @@ func TestPauseResumeCancelReachEveryRunOfTheWave(t *testing.T) {
 		}
 	}
 }
+
+func TestPausedOnceWaveSurvivesAMissedTime(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC))
+	f.importCSV(t, "a@x.test,A,Org A,partner,MY,en,")
+	v := f.create(t, WaveInput{Name: "held", Template: "call-to-action", Filter: "kind = partner", At: "2026-06-01T12:00:00Z"})
+	if _, err := f.svc.PauseWave(ctx, waveAdmin, v.ID, "hold"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(time.Date(2026, 6, 2, 12, 0, 0, 0, time.UTC))
+	f.svc.WaveMissed(ctx, v.ID, schedule.Missed{Count: 1, First: v.At, Last: v.At})
+	got, _ := f.svc.Wave(ctx, waveAdmin, v.ID)
+	if got.State != outreach.WavePaused || got.Pause == nil {
+		t.Fatalf("paused wave after a missed time: %s, pause %+v; want still paused", got.State, got.Pause)
+	}
+	if got, err := f.svc.ResumeWave(ctx, waveAdmin, v.ID); err != nil || len(got.Runs) != 1 {
+		t.Fatalf("resume after a missed time: %v", err)
+	}
+}
