@@ -42,9 +42,14 @@ const maxSureWords = 80
 // endossar") is a decline; a condition ("if", "sous réserve", "siempre
 // que", "desde que"), a hedge ("maybe", "we will discuss"), a question
 // about endorsing, or an endorsement next to a refusal make the result
-// ClassOther with Review. A bare "yes" (sí, oui, sim) answering the request
-// is an endorsement, Sure only when nothing but a signature follows and the
-// message is a reply. Automated mail and bounces are never endorsements.
+// ClassOther with Review. So do, anywhere in a short answer, a negation or
+// "instead" ("not this one", "no esta", "pas vraiment", "em vez"), a time
+// condition ("after", "once", "when", "until", "cuando", "après", "depois")
+// and a modal ("would", "could", "might", "hope", "podríamos", "pourrions";
+// the polite "would like to", "would be happy to" excepted); in a longer
+// answer they keep an endorsement from being Sure. A bare "yes" (sí, oui,
+// sim) answering the request is an endorsement, Sure only when nothing but a
+// signature follows and the message is a reply. Automated mail and bounces are never endorsements.
 func Classify(m *Message) Result {
 	if m == nil {
 		return Result{Class: outreach.ClassOther, Review: true, Reason: "no message"}
@@ -167,15 +172,21 @@ func (a *analysis) decide(m *Message) Result {
 			return other("endorsement with a reservation: " + a.summary())
 		case len(a.unclear) > 0:
 			return other("endorsement wording about something else: " + a.summary())
+		case a.doubtful() != nil && a.words <= maxSureWords:
+			return other("endorsement next to " + a.doubtful().String() + ": " + a.summary())
 		}
 		if len(a.pos) > 0 {
-			sure := a.words <= maxSureWords && len(a.question) == 0 && !m.Truncated && a.firstPerson > 0
+			doubt := a.doubtful()
+			sure := a.words <= maxSureWords && len(a.question) == 0 && !m.Truncated && a.firstPerson > 0 && doubt == nil
 			r := Result{Class: outreach.ClassEndorse, Sure: sure, Reason: a.pos[0].String()}
 			if len(a.question) > 0 {
 				r.Reason += "; the reply also asks a question"
 			}
 			if a.firstPerson == 0 {
 				r.Reason += "; in the third person"
+			}
+			if doubt != nil {
+				r.Reason += "; also " + doubt.String()
 			}
 			return r
 		}
@@ -213,6 +224,9 @@ func (h hit) String() string {
 // analysis holds what the new text says.
 type analysis struct {
 	pos, neg, withdraw, cond, hedge, question, qAbout, unsub, ooo, unclear, reserve []hit
+	// doubt holds words anywhere in the answer that make an endorsement
+	// something for a person to read (see doubts).
+	doubt []hit
 
 	firstPerson int // positive hits that are first-person commitments
 
@@ -473,6 +487,7 @@ func (a *analysis) sentence(n normText, start, end int, inSig bool, counts map[s
 	if inSig {
 		return
 	}
+	a.doubts(s, cand, orig)
 	for _, loc := range reservationRe.find(s, cand, -1) {
 		text := orig(loc[0], loc[1])
 		if w := s[loc[0]:loc[1]]; w == "mas" && strings.ContainsRune(strings.ToLower(text), 'á') {
@@ -641,6 +656,75 @@ func postNegated(rest string) bool {
 			break
 		}
 		if postNegators[t.w] {
+			return true
+		}
+	}
+	return false
+}
+
+// doubts records the words of sentence s (neutral phrases blanked) that
+// make a short endorsement ClassOther, and a long one not Sure, wherever
+// they stand in the answer:
+// a negation or "instead" ("We endorse the other letter, not this one"; "We
+// are happy to endorse. Not."), a time condition ("We will endorse after
+// the elections") and a modal ("We would endorse it"; "podríamos firmar").
+// The polite "would like to", "would be happy to" and their translations
+// are not modals.
+func (a *analysis) doubts(s string, cand []bool, orig func(i, j int) string) {
+	toks := tokenize(s, 0)
+	for k, t := range toks {
+		var kind string
+		switch {
+		case t.w == ",":
+			continue
+		case isNegator(t.w):
+			kind = "negation"
+		case temporalWords[t.w]:
+			kind = "time condition"
+		case isModal(t.w) && !politeModal(toks[k+1:]):
+			kind = "modal"
+		default:
+			continue
+		}
+		a.doubt = append(a.doubt, hit{kind: kind, text: orig(t.start, t.end)})
+	}
+	for _, loc := range insteadRe.find(s, cand, -1) {
+		a.doubt = append(a.doubt, hit{kind: "alternative", text: orig(loc[0], loc[1])})
+	}
+}
+
+// doubtful returns the first doubt that counts, or nil. In Portuguese "no"
+// is "in the", not a negation.
+func (a *analysis) doubtful() *hit {
+	for i := range a.doubt {
+		if h := &a.doubt[i]; !(a.lang == "pt" && strings.EqualFold(h.text, "no")) {
+			return h
+		}
+	}
+	return nil
+}
+
+// isModal reports whether w makes what follows hypothetical: "would",
+// "could", "might", "hope", "we'd", and the conditional of the first person
+// plural in Spanish and Portuguese ("-ríamos") and French ("-rions").
+func isModal(w string) bool {
+	switch {
+	case modalWords[w], strings.HasSuffix(w, "'d"):
+		return true
+	case politeConditionals[w]:
+		return false
+	}
+	return len(w) > 7 && strings.HasSuffix(w, "riamos") || len(w) > 6 && strings.HasSuffix(w, "rions")
+}
+
+// politeModal reports whether a modal is the polite form of a yes: one of
+// the three words after it is "like", "love", "happy", "honoured", ...
+func politeModal(next []token) bool {
+	for i, t := range next {
+		if i == 3 {
+			break
+		}
+		if politeWords[t.w] {
 			return true
 		}
 	}

@@ -138,6 +138,27 @@ nunca jamas tampoco ni imposible rechazamos declinamos nadie nada
 ne pas jamais aucun aucune impossible refusons declinons personne rien
 nao nem nenhum nenhuma impossivel recusamos ninguem`)
 
+// temporalWords make an endorsement wait for something: "after", "once",
+// "when", "until". Neutral phrases ("once again", "after consulting our
+// members") are blanked before they are looked for.
+var temporalWords = setOf(`after once when whenever until till despues cuando apres quand lorsque lorsqu depois quando`)
+
+// modalWords make an endorsement hypothetical.
+var modalWords = setOf(`would could might hope hopefully hoping podria podriamos pourrait pourrions poderia poderiamos`)
+
+// politeConditionals are conditionals that mean "we would like to".
+var politeConditionals = setOf(`gostariamos aimerions voudrions souhaiterions`)
+
+// politeWords after a modal make it a polite yes: "we would like to",
+// "we'd be honoured to", "estaríamos encantados de", "nous serions ravis de".
+var politeWords = setOf(`like love happy glad pleased delighted honoured honored proud thrilled keen privilege pleasure
+encantados encantadas felices contentos contentas honrados honradas orgullosos orgullosas gusto placer honor
+heureux heureuses ravis ravies honores honorees fiers fieres enchantes enchantees contents contentes
+felizes contentes orgulhosos orgulhosas prazer honra`)
+
+// insteadRe offers something else than what was asked.
+var insteadRe = mustLex(`\b(?:instead|rather than|en lugar|en vez|au lieu|a la place|em vez|em lugar|ao inves)\b`)
+
 // postNegators follow the verb in informal French ("nous signons pas").
 var postNegators = setOf(`pas jamais point nullement`)
 
