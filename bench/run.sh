@@ -68,6 +68,7 @@ run() {
 	gobench ./internal/contactcsv 'BenchmarkRead$'
 	gobench ./internal/store 'BenchmarkImportContacts$|BenchmarkClaimRecord$'
 	gobench ./internal/outbox 'BenchmarkEngine$'
+	gobench ./internal/web 'BenchmarkLogPage$'
 	echo
 	echo "# done: $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
