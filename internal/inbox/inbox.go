@@ -24,7 +24,8 @@
 // the classifier is sure; the mail is not automated; it is matched by token
 // or Message-ID to a delivery of an endorsement request ("endorsement-request"
 // or "reminder") sent to a partner; it comes from the address the request
-// went to or from its domain; it asks for no other name to print than the
+// went to or from its domain (only the very address at a public mail
+// service such as gmail.com); it asks for no other name to print than the
 // organisation's; the campaign does not require review; and the contact had
 // no endorsement rejected in the campaign. Anything else that reads as an
 // endorsement is recorded pending and goes to the review queue.
@@ -464,12 +465,50 @@ func (in *Inbox) holdBack(m *mailreply.Message, res mailreply.Result, mt *matche
 }
 
 // sameSender reports whether from is the address a request went to, or
-// an address at its domain.
+// an address at its organisation's domain. At a public mail service
+// (publicMailDomain) anyone can have an address, so only the very address
+// counts there.
 func sameSender(from, to string) bool {
-	if from == "" {
+	if from == "" || to == "" {
 		return false
 	}
-	return outreach.EmailKey(from) == outreach.EmailKey(to) || outreach.EmailDomain(from) == outreach.EmailDomain(to)
+	if outreach.EmailKey(from) == outreach.EmailKey(to) {
+		return true
+	}
+	d := outreach.EmailDomain(to)
+	return d != "" && outreach.EmailDomain(from) == d && !publicMailDomain(d)
+}
+
+// publicMailDomains and publicMailLabels are mail services where anyone can open an address: by
+// domain, and by the first label of services with a domain per country
+// (yahoo.co.uk, hotmail.fr, gmx.de, yandex.ru).
+var (
+	publicMailDomains = map[string]bool{
+		"gmail.com": true, "googlemail.com": true, "icloud.com": true, "me.com": true, "mac.com": true, "msn.com": true,
+		"proton.me": true, "pm.me": true, "protonmail.com": true, "protonmail.ch": true, "tutanota.com": true, "tuta.io": true,
+		"aol.com": true, "aim.com": true, "mail.com": true, "email.com": true, "fastmail.com": true, "hushmail.com": true,
+		"mail.ru": true, "inbox.ru": true, "list.ru": true, "bk.ru": true, "rambler.ru": true, "ya.ru": true, "ukr.net": true,
+		"qq.com": true, "163.com": true, "126.com": true, "yeah.net": true, "sina.com": true, "sina.cn": true, "sohu.com": true, "aliyun.com": true,
+		"zoho.com": true, "zohomail.com": true, "naver.com": true, "daum.net": true, "hanmail.net": true, "rediffmail.com": true,
+		"web.de": true, "t-online.de": true, "freenet.de": true, "orange.fr": true, "wanadoo.fr": true, "free.fr": true,
+		"laposte.net": true, "sfr.fr": true, "libero.it": true, "virgilio.it": true, "tiscali.it": true, "alice.it": true,
+		"terra.com.br": true, "bol.com.br": true, "uol.com.br": true, "ig.com.br": true, "btinternet.com": true,
+		"comcast.net": true, "verizon.net": true, "att.net": true, "sbcglobal.net": true, "seznam.cz": true, "wp.pl": true,
+		"o2.pl": true, "interia.pl": true, "abv.bg": true, "mail.bg": true, "posteo.de": true, "mailbox.org": true,
+		"gmx.com": true, "gmx.net": true, "yahoo.com": true, "hotmail.com": true, "outlook.com": true, "live.com": true,
+	}
+	publicMailLabels = map[string]bool{"yahoo": true, "ymail": true, "rocketmail": true, "hotmail": true, "outlook": true,
+		"live": true, "windowslive": true, "gmx": true, "yandex": true, "aol": true, "gmail": true, "protonmail": true}
+)
+
+// publicMailDomain reports whether domain is a public mail service.
+func publicMailDomain(domain string) bool {
+	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
+	if publicMailDomains[domain] {
+		return true
+	}
+	first, _, _ := strings.Cut(domain, ".")
+	return publicMailLabels[first]
 }
 
 // clip cuts s to at most n bytes at a rune boundary, marking the cut.

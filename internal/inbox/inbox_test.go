@@ -114,6 +114,24 @@ func TestAutoConfirmOnlyWhenEverythingHolds(t *testing.T) {
 			m.from = "director@hr-kenya.test"
 			return m
 		}, want{outreach.EndorsementConfirmed, false, ""}},
+		{"another address at a public mail domain", outreach.Campaign{}, func(f *fixture) msg {
+			f.contacts(outreach.Contact{Email: "kenyarights@gmail.com", Organization: "Kenya Rights Group", Country: "KE", Kind: outreach.KindPartner})
+			m := answer(f.send("endorsement-request", "kenyarights@gmail.com")["kenyarights@gmail.com"], endorse)
+			m.from = "anyone.at.all@gmail.com"
+			return m
+		}, want{outreach.EndorsementPending, true, "not from the address"}},
+		{"another address at a public mail domain's national site", outreach.Campaign{}, func(f *fixture) msg {
+			f.contacts(outreach.Contact{Email: "derechos@yahoo.com.ar", Organization: "Derechos AR", Country: "AR", Kind: outreach.KindPartner})
+			m := answer(f.send("endorsement-request", "derechos@yahoo.com.ar")["derechos@yahoo.com.ar"], endorse)
+			m.from = "impostor@yahoo.com.ar"
+			return m
+		}, want{outreach.EndorsementPending, true, "not from the address"}},
+		{"the very address at a public mail domain", outreach.Campaign{}, func(f *fixture) msg {
+			f.contacts(outreach.Contact{Email: "kenyarights@gmail.com", Organization: "Kenya Rights Group", Country: "KE", Kind: outreach.KindPartner})
+			m := answer(f.send("endorsement-request", "kenyarights@gmail.com")["kenyarights@gmail.com"], endorse)
+			m.from = "Kenya Rights <KenyaRights@Gmail.com>"
+			return m
+		}, want{outreach.EndorsementConfirmed, false, ""}},
 		{"asks for another name", outreach.Campaign{}, func(f *fixture) msg {
 			return answer(f.send("endorsement-request", "ana@hr-kenya.test")["ana@hr-kenya.test"], "We endorse the letter. Please list us as Kenya Human Rights Network.")
 		}, want{outreach.EndorsementPending, true, `listed as "Kenya Human Rights Network"`}},
@@ -328,5 +346,39 @@ func TestUnreadableMailIsKeptForReview(t *testing.T) {
 	}
 	if rec := f.process(nil); !rec.Reply.Review || !strings.Contains(rec.Reply.Reason, "unreadable") {
 		t.Errorf("empty message = %+v; want it recorded as unreadable, for review", rec.Reply)
+	}
+}
+
+func TestPublicMailDomains(t *testing.T) {
+	tests := []struct {
+		from, to string
+		want     bool
+	}{
+		{"a@ngo.test", "a@ngo.test", true},
+		{"director@ngo.test", "a@ngo.test", true},
+		{"A@Gmail.com", "a@gmail.com", true},
+		{"b@gmail.com", "a@gmail.com", false},
+		{"b@googlemail.com", "a@googlemail.com", false},
+		{"b@yahoo.co.uk", "a@yahoo.co.uk", false},
+		{"b@hotmail.fr", "a@hotmail.fr", false},
+		{"b@outlook.com", "a@outlook.com", false},
+		{"b@live.com", "a@live.com", false},
+		{"b@icloud.com", "a@icloud.com", false},
+		{"b@proton.me", "a@proton.me", false},
+		{"b@protonmail.com", "a@protonmail.com", false},
+		{"b@gmx.de", "a@gmx.de", false},
+		{"b@aol.com", "a@aol.com", false},
+		{"b@yandex.ru", "a@yandex.ru", false},
+		{"b@mail.ru", "a@mail.ru", false},
+		{"b@qq.com", "a@qq.com", false},
+		{"b@163.com", "a@163.com", false},
+		{"b@zoho.com", "a@zoho.com", false},
+		{"b@ngo.test", "a@gmail.com", false},
+		{"", "a@ngo.test", false},
+	}
+	for _, tt := range tests {
+		if got := sameSender(tt.from, tt.to); got != tt.want {
+			t.Errorf("sameSender(%q, %q) = %v; want %v", tt.from, tt.to, got, tt.want)
+		}
 	}
 }
