@@ -115,6 +115,15 @@ func (f *fixture) contact(email string) *outreach.Contact {
 	return c
 }
 
+// contact2 returns the contact with address email, or nil.
+func (f *fixture) contact2(email string) *outreach.Contact {
+	c, err := f.st.Contact(context.Background(), email)
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
 // send creates a send of template to the given addresses and returns its
 // deliveries by address.
 func (f *fixture) send(template string, emails ...string) map[string]outreach.Delivery {
@@ -214,6 +223,12 @@ func (m msg) raw() []byte {
 // dsn returns a delivery status notification (RFC 3464) for rcpt, sent to
 // the reply address of delivery d.
 func dsn(d outreach.Delivery, rcpt, action, status string) []byte {
+	return dsnTo(outbox.ReplyAddress(replyBase, d.Token), d.MessageID, rcpt, action, status)
+}
+
+// dsnTo returns a delivery status notification for rcpt sent to the
+// address to, quoting a message with Message-ID origID.
+func dsnTo(to, origID, rcpt, action, status string) []byte {
 	boundary := "dsn-boundary-42"
 	body := fmt.Sprintf(`This is a MIME-encapsulated message.
 
@@ -240,10 +255,10 @@ To: %[2]s
 Subject: Endorse the joint letter
 
 --%[1]s--
-`, boundary, rcpt, action, status, d.MessageID)
+`, boundary, rcpt, action, status, origID)
 	return msg{
 		id: fmt.Sprintf("dsn%d@mx.coalition.test", msgSeq.Add(1)), from: "MAILER-DAEMON@mx.coalition.test (Mail Delivery System)",
-		to: outbox.ReplyAddress(replyBase, d.Token), subject: "Undelivered Mail Returned to Sender",
+		to: to, subject: "Undelivered Mail Returned to Sender",
 		headers:     []string{"Auto-Submitted: auto-replied", "Return-Path: <>"},
 		contentType: `multipart/report; report-type=delivery-status; boundary="` + boundary + `"`,
 		body:        body,

@@ -30,11 +30,14 @@
 // no endorsement rejected in the campaign. Anything else that reads as an
 // endorsement is recorded pending and goes to the review queue.
 //
-// An unsubscribe request suppresses the address at once (the delivery's
-// address, else the sender's). A DSN whose Action is "failed" suppresses
-// the failed recipient as bounced (the contact, if any, becomes bounced); a
-// delay notice is only counted, and Config.SoftBounceLimit of them within
-// Config.SoftBounceWindow suppress the address. A decline is recorded, and
+// Mail matched by token or Message-ID only may suppress an address by
+// itself, since anyone can write a From line. An unsubscribe request so
+// matched suppresses the delivery's address at once; any other goes to
+// review. A DSN so matched whose Action is "failed" for the delivery's
+// address suppresses it as bounced (the contact becomes bounced); a delay
+// notice is only counted, and Config.SoftBounceLimit of them within
+// Config.SoftBounceWindow suppress the address. A DSN about another
+// address, or matched otherwise, goes to review. A decline is recorded, and
 // goes to review when the contact has an endorsement it may withdraw.
 // Auto-replies are recorded and change nothing. A confirmed endorsement in
 // a campaign with ThankYou set gets a thank-you send, created in the same
@@ -382,13 +385,11 @@ func (in *Inbox) decide(ctx context.Context, m *mailreply.Message, res mailreply
 			note(true, "the contact has endorsement %d (%s): does this withdraw it?", e.ID, e.State)
 		}
 	case outreach.ClassUnsubscribe:
-		addr := m.From
-		if mt.delivery != nil && mt.how != outreach.MatchSender {
-			addr = mt.delivery.Email
+		if !authentic(mt) {
+			note(true, "unsubscribe request not suppressed: it answers no message of ours (reply token or Message-ID), and anyone can write a From line")
+			return nil
 		}
-		if addr != "" {
-			inc.Suppress = append(inc.Suppress, store.SuppressRequest{Address: addr, Reason: outreach.StatusUnsubscribed})
-		}
+		inc.Suppress = append(inc.Suppress, store.SuppressRequest{Address: mt.delivery.Email, Reason: outreach.StatusUnsubscribed})
 	case outreach.ClassBounce:
 		for i := range m.Bounces {
 			b := &m.Bounces[i]
@@ -396,22 +397,33 @@ func (in *Inbox) decide(ctx context.Context, m *mailreply.Message, res mailreply
 				cp := *b
 				r.Bounce = &cp
 			}
-			addr := b.Recipient
-			if _, err := outreach.ParseEmail(addr); err != nil {
-				if mt.delivery == nil || mt.how == outreach.MatchSender {
-					continue
-				}
-				addr = mt.delivery.Email
+			if !b.Hard && !strings.EqualFold(b.Action, "delayed") {
+				continue
 			}
 			switch {
-			case b.Hard:
-				inc.Suppress = append(inc.Suppress, store.SuppressRequest{Address: addr, Reason: outreach.StatusBounced})
-			case strings.EqualFold(b.Action, "delayed"):
-				inc.Delayed = append(inc.Delayed, addr)
+			case !authentic(mt):
+				note(true, "bounce for %s not acted on: it returns no message of ours (reply token or Message-ID)", b.Recipient)
+				continue
+			case outreach.EmailKey(b.Recipient) != outreach.EmailKey(mt.delivery.Email):
+				note(true, "bounce for %s not acted on: the message it returns went to %s", b.Recipient, mt.delivery.Email)
+				continue
+			}
+			if b.Hard {
+				inc.Suppress = append(inc.Suppress, store.SuppressRequest{Address: mt.delivery.Email, Reason: outreach.StatusBounced})
+			} else {
+				inc.Delayed = append(inc.Delayed, mt.delivery.Email)
 			}
 		}
 	}
 	return nil
+}
+
+// authentic reports whether mail is matched to a delivery by its reply
+// token or by the delivery's Message-ID, which only the delivery's
+// recipient (or a server handling it) has seen. A From line proves
+// nothing: only authentic mail may suppress an address by itself.
+func authentic(mt *matched) bool {
+	return mt.delivery != nil && (mt.how == outreach.MatchToken || mt.how == outreach.MatchMessageID)
 }
 
 // endorsement returns the pending endorsement a reply makes.

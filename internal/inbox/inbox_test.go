@@ -249,10 +249,55 @@ func TestUnsubscribeSuppressesAtOnce(t *testing.T) {
 	if len(f.endorsements()) != 0 {
 		t.Error("an unsubscribe recorded an endorsement")
 	}
-	// An unmatched sender who asks to be removed is suppressed too.
-	f.process(msg{from: "stranger@nowhere.test", to: replyBase, subject: "Re: letter", body: "Please unsubscribe us."}.raw())
-	if ok, _ := f.st.Suppressed(ctx, "stranger@nowhere.test"); !ok {
-		t.Error("stranger@nowhere.test not suppressed")
+}
+
+// Mail that is not matched by a reply token or a Message-ID can be sent by
+// anyone: it never suppresses an address by itself, it goes to review.
+func TestSpoofedMailSuppressesNobody(t *testing.T) {
+	f := newFixture(t, outreach.Campaign{})
+	partners(f)
+	ds := f.send("endorsement-request", "ana@hr-kenya.test", "luis@derechos.test")
+	ana := ds["ana@hr-kenya.test"]
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		raw    []byte
+		victim string
+	}{
+		{"unsubscribe matched by the sender only", msg{from: "luis@derechos.test", to: replyBase, body: "Please unsubscribe us."}.raw(), "luis@derechos.test"},
+		{"unsubscribe subject matched by the sender only", msg{from: "luis@derechos.test", to: replyBase, subject: "unsubscribe", body: "x"}.raw(), "luis@derechos.test"},
+		{"unsubscribe matched to nothing", msg{from: "stranger@nowhere.test", to: replyBase, subject: "Re: letter", body: "Please unsubscribe us."}.raw(), "stranger@nowhere.test"},
+		{"bounce matched to nothing", dsnTo(replyBase, "unknown@coalition.test", "luis@derechos.test", "failed", "5.1.1"), "luis@derechos.test"},
+		{"bounce quoting no delivery of ours", dsnTo(replyBase, "", "pm@gov.test", "failed", "5.1.1"), "pm@gov.test"},
+		{"bounce by token for another recipient", dsn(ana, "luis@derechos.test", "failed", "5.1.1"), "luis@derechos.test"},
+		{"bounce by Message-ID for another recipient", dsnTo(replyBase, ana.MessageID, "pm@gov.test", "failed", "5.1.1"), "pm@gov.test"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := f.process(tt.raw)
+			if len(rec.Suppressed) != 0 {
+				t.Errorf("suppressed %v; want nobody", rec.Suppressed)
+			}
+			if ok, _ := f.st.Suppressed(ctx, tt.victim); ok {
+				t.Errorf("%s suppressed", tt.victim)
+			}
+			if c := f.contact2(tt.victim); c != nil && c.Status != outreach.StatusActive {
+				t.Errorf("%s is %s; want active", tt.victim, c.Status)
+			}
+			if !rec.Reply.Review {
+				t.Errorf("reply = %+v; want it in review", rec.Reply)
+			}
+		})
+	}
+	// Delay notices that anyone could send are not counted either.
+	for range 5 {
+		f.process(dsnTo(replyBase, "", "ana@hr-kenya.test", "delayed", "4.4.1"))
+		f.process(dsn(ana, "luis@derechos.test", "delayed", "4.4.1"))
+	}
+	for _, addr := range []string{"ana@hr-kenya.test", "luis@derechos.test"} {
+		if ok, _ := f.st.Suppressed(ctx, addr); ok {
+			t.Errorf("%s suppressed by delay notices it did not cause", addr)
+		}
 	}
 }
 

@@ -121,7 +121,9 @@ type ReviewResult struct {
 //
 //   - approve accepts the reply's class: an endorsement is confirmed
 //     (created if the reply has none; Name sets the name to print), an
-//     unsubscribe suppresses the address;
+//     unsubscribe suppresses the address, a hard bounce the bounced
+//     recipient (the inbox acts on neither by itself unless the mail is
+//     matched by reply token or Message-ID);
 //   - reject says the reply is not what it seemed: the endorsement it is
 //     the first evidence of is rejected;
 //   - reclassify sets Class and then acts as approve for it; away from
@@ -185,6 +187,11 @@ func (s *Service) Review(ctx context.Context, p *outreach.Principal, id uint64, 
 		case outreach.ClassUnsubscribe:
 			if addr := unsubscribeAddress(ctx, s.Store, r, c); addr != "" {
 				d.Suppress = &store.SuppressRequest{Address: addr, Reason: outreach.StatusUnsubscribed}
+			}
+			d.RejectEndorsement = true
+		case outreach.ClassBounce:
+			if r.Bounce != nil && r.Bounce.Hard && r.Bounce.Recipient != "" {
+				d.Suppress = &store.SuppressRequest{Address: r.Bounce.Recipient, Reason: outreach.StatusBounced}
 			}
 			d.RejectEndorsement = true
 		default:

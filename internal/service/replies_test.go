@@ -186,6 +186,22 @@ func TestReviewDecisions(t *testing.T) {
 		t.Errorf("reclassify to an unknown class: %v; want EINVALID", err)
 	}
 
+	// Approving a hard bounce the inbox held back suppresses its recipient.
+	rec, err := s.Store.RecordReply(ctx, &store.Incoming{Key: "4", Reply: outreach.Reply{MessageID: "4", From: "mailer-daemon@mx.test",
+		Class: outreach.ClassBounce, Review: true, Reason: "test", Bounce: &outreach.Bounce{Recipient: "my@org.test", Action: "failed", Status: "5.1.1", Hard: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.Store.Suppressed(ctx, "my@org.test"); ok {
+		t.Fatal("my@org.test suppressed before the bounce was approved")
+	}
+	if _, err := s.Review(ctx, replyAdmin, rec.Reply.ID, ReviewApprove, ReviewInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Store.Contact(ctx, "my@org.test"); c.Status != outreach.StatusBounced {
+		t.Errorf("status after approving a hard bounce = %s; want bounced", c.Status)
+	}
+
 	log, _ := s.Store.AuditLog(ctx, "", time.Time{}, 100)
 	var actions []string
 	for _, e := range log {
