@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -218,7 +219,7 @@ func waveRound(ctx context.Context, bin, dir, csvPath string, n, conns int) (sid
 	if res.SyncMedian, res.SyncWorst, err = syncLatency(filepath.Dir(dir), 50); err != nil {
 		return res, err
 	}
-	d, err := startDaemon(ctx, bin, dir, "OUTREACH_SMTP_URL=smtp://"+sink.Addr()+"?tls=none", fmt.Sprintf("OUTREACH_SMTP_CONNECTIONS=%d", conns))
+	d, err := startDaemon(ctx, bin, dir, append([]string{"OUTREACH_SMTP_URL=smtp://" + sink.Addr() + "?tls=none", fmt.Sprintf("OUTREACH_SMTP_CONNECTIONS=%d", conns)}, extraEnv()...)...)
 	if err != nil {
 		return res, err
 	}
@@ -397,4 +398,16 @@ func buildMessages(n int) ([]*gomail.Msg, float64, error) {
 		msgs[i] = m
 	}
 	return msgs, float64(sample) / float64(min(n, sampleN)), nil
+}
+
+// extraEnv passes OUTREACH_* settings from the load program's environment
+// to the daemon (e.g. OUTREACH_OUTBOX_IN_FLIGHT to try other windows).
+func extraEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "OUTREACH_OUTBOX_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

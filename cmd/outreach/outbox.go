@@ -69,7 +69,7 @@ func startOutbox(d *daemon) error {
 	}
 	tokens := outbox.NewTokens(d.secret)
 	eng := outbox.New(outbox.Config{
-		Connections: cfg.SMTP.Connections, CommitWindow: cfg.Outbox.CommitWindow.Duration, MaxAttempts: cfg.Outbox.MaxAttempts,
+		Connections: cfg.SMTP.Connections, InFlight: cfg.Outbox.InFlight, CommitWindow: cfg.Outbox.CommitWindow.Duration, MaxAttempts: cfg.Outbox.MaxAttempts,
 		MaxAge: cfg.Outbox.MaxAge.Duration, RetryBase: cfg.Outbox.RetryBase.Duration, Resend: cfg.Outbox.AfterCrash == "resend",
 		PublicURL: d.publicURL, ProbeInterval: cfg.Outbox.ProbeInterval.Duration, PauseAfter: cfg.Outbox.PauseAfter,
 	}, d.store, pool, tokens, d.log.With("component", "outbox"), nil)

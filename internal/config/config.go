@@ -90,6 +90,7 @@ type Outbox struct {
 	CommitWindow  Duration `toml:"commit_window"`  // how long state changes may wait to be grouped into one commit
 	AfterCrash    string   `toml:"after_crash"`    // resend (at-least-once) or hold (at-most-once)
 	NoSync        bool     `toml:"no_sync"`        // skip fsync: only for tests and benchmarks
+	InFlight      int      `toml:"in_flight"`      // deliveries claimed but not yet recorded (0: 32 per connection, 64 to 512)
 	RetryBase     Duration `toml:"retry_base"`     // first retry delay; doubles per attempt
 	PauseAfter    int      `toml:"pause_after"`    // consecutive unreachable attempts before sends pause
 	ProbeInterval Duration `toml:"probe_interval"` // how often a paused outbox checks the server
@@ -144,7 +145,7 @@ func Default() Config {
 			DefaultLanguage: "en",
 			PostalAddress:   "Campaign secretariat, 1 Example Street, Example City",
 		},
-		Outbox: Outbox{MaxAttempts: 8, MaxAge: Duration{72 * time.Hour}, CommitWindow: Duration{2 * time.Millisecond}, AfterCrash: "resend",
+		Outbox: Outbox{MaxAttempts: 8, MaxAge: Duration{72 * time.Hour}, CommitWindow: Duration{0}, AfterCrash: "resend",
 			RetryBase: Duration{time.Minute}, PauseAfter: 10, ProbeInterval: Duration{10 * time.Second}},
 		Inbox: Inbox{SoftBounceLimit: 3, SoftBounceWindow: Duration{7 * 24 * time.Hour}, MaxMessageBytes: 10 << 20},
 		Waves: Waves{Grace: Duration{6 * time.Hour}},
@@ -355,6 +356,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Outbox.RetryBase.Duration <= 0 || c.Outbox.ProbeInterval.Duration <= 0 {
 		return bad("outbox.retry_base", "retry_base and probe_interval must be positive")
+	}
+	if c.Outbox.InFlight < 0 || c.Outbox.InFlight > 10000 {
+		return bad("outbox.in_flight", "%d is not between 0 and 10000", c.Outbox.InFlight)
 	}
 	if c.Outbox.PauseAfter < 1 {
 		return bad("outbox.pause_after", "must be at least 1")

@@ -4,14 +4,17 @@
 // The pipeline: a dispatcher claims due deliveries in batches (one bbolt
 // transaction durably marks them sending), workers render and compose each
 // message from the template version the send pinned and hand it to the
-// SMTP pool, and a recorder commits the server's answers in groups (one
-// transaction per commit window, default 2 ms). A crash can therefore
-// leave at most the claimed-but-unrecorded deliveries in state sending;
-// at the next start they are sent again and marked uncertain (or held,
-// with outbox.after_crash = hold). The messages that may reach a recipient
-// twice are those the server accepted whose answer was not yet committed:
-// never more than InFlight (default 4 per connection), the bound on
-// deliveries claimed but not yet recorded.
+// SMTP pool, and a recorder commits the server's answers with group
+// commit: while one commit is being written the next answers queue, and
+// the next commit takes them all (CommitWindow can add a wait to group
+// more). A crash can therefore leave deliveries in state sending; at the
+// next start they are sent again and marked uncertain (or held, with
+// outbox.after_crash = hold). Of those, the ones that may reach a
+// recipient twice are only the ones the server accepted whose answer was
+// not yet committed: never more than InFlight (default 4 per connection),
+// because a worker waits before handing a message to SMTP while InFlight
+// answers are uncommitted. Claimed messages not yet handed to SMTP are
+// only marked uncertain, never doubled.
 //
 // Retries: a temporary failure (4xx, network error, timeout) is retried
 // after RetryBase·2^(attempt-1), times a random factor in [0.5, 1.5),
@@ -47,9 +50,10 @@ type Sender interface {
 // Config tunes the engine; zero values get the defaults in New.
 type Config struct {
 	Connections   int           // workers, one per SMTP connection (default 4)
-	InFlight      int           // deliveries claimed but not yet recorded, at most (default 4 per connection, at least 8)
-	Batch         int           // deliveries claimed per transaction (default InFlight/2)
-	CommitWindow  time.Duration // results grouped into one commit (default 2ms)
+	InFlight      int           // messages handed to SMTP whose answer is not yet committed, at most (default 4 per connection, at least 8): the bound on duplicates after a crash
+	ClaimAhead    int           // deliveries claimed but not yet recorded, at most (default 32 per connection, 128 to 1024)
+	Batch         int           // deliveries claimed per transaction (default ClaimAhead/4)
+	CommitWindow  time.Duration // extra wait to group answers into one commit (default 0: group commit only)
 	MaxAttempts   int           // default 8
 	MaxAge        time.Duration // default 72h
 	RetryBase     time.Duration // default 1m
@@ -73,6 +77,7 @@ type Engine struct {
 	sets       map[string]*render.Set // template@version
 	campaigns  map[uint64]*outreach.Campaign
 	failStreak int
+	unrecorded chan struct{}
 	paused     bool // the engine paused sends because the server is unreachable
 
 	// OnFinished is called after a send finishes (all deliveries final).
@@ -89,11 +94,12 @@ func New(cfg Config, st *store.Store, sender Sender, tokens *Tokens, log *slog.L
 	if cfg.InFlight <= 0 {
 		cfg.InFlight = max(4*cfg.Connections, 8)
 	}
-	if cfg.Batch <= 0 || cfg.Batch > cfg.InFlight {
-		cfg.Batch = max(cfg.InFlight/2, 1)
+	if cfg.ClaimAhead <= 0 {
+		cfg.ClaimAhead = min(max(32*cfg.Connections, 128), 1024)
 	}
-	if cfg.CommitWindow <= 0 {
-		cfg.CommitWindow = 2 * time.Millisecond
+	cfg.ClaimAhead = max(cfg.ClaimAhead, cfg.InFlight)
+	if cfg.Batch <= 0 || cfg.Batch > cfg.ClaimAhead {
+		cfg.Batch = max(cfg.ClaimAhead/4, 1)
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 8
@@ -156,11 +162,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	if n > 0 {
 		e.log.Warn("deliveries were in flight when the daemon stopped: marked uncertain", "count", n, "resend", e.cfg.Resend)
 	}
-	jobs := make(chan job)
-	results := make(chan store.Result, e.cfg.InFlight)
-	// slots bounds the deliveries claimed but not yet recorded, and so the
-	// messages a crash can leave accepted by the server but unrecorded.
-	slots := make(chan struct{}, e.cfg.InFlight)
+	// Buffered so the dispatcher claims the next batch while workers send.
+	jobs := make(chan job, e.cfg.ClaimAhead)
+	results := make(chan store.Result, e.cfg.ClaimAhead)
+	// slots bounds the deliveries claimed but not yet recorded.
+	slots := make(chan struct{}, e.cfg.ClaimAhead)
+	// unrecorded bounds the messages handed to SMTP whose answer is not yet
+	// committed: the most a crash can send twice.
+	e.unrecorded = make(chan struct{}, e.cfg.InFlight)
 	var workers sync.WaitGroup
 	for i := 0; i < e.cfg.Connections; i++ {
 		workers.Add(1)
@@ -188,7 +197,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
-// dispatch claims due deliveries and hands them to workers.
+// dispatch claims due deliveries and hands them to workers. It looks
+// before it writes: a send whose next delivery is not due costs a read
+// transaction, not a commit.
 func (e *Engine) dispatch(ctx context.Context, jobs chan<- job, slots chan struct{}) {
 	for ctx.Err() == nil {
 		sends, err := e.st.Sends(ctx, outreach.SendRunning)
@@ -196,6 +207,7 @@ func (e *Engine) dispatch(ctx context.Context, jobs chan<- job, slots chan struc
 			e.log.Error("list running sends", "err", err)
 		}
 		claimed := 0
+		now := e.now()
 		next := time.Time{}
 		for i := range sends {
 			send := &sends[i]
@@ -203,7 +215,17 @@ func (e *Engine) dispatch(ctx context.Context, jobs chan<- job, slots chan struc
 			if free == 0 {
 				break
 			}
-			list, err := e.st.Claim(ctx, send.ID, e.now(), min(free, e.cfg.Batch))
+			due, err := e.st.NextDue(ctx, send.ID)
+			if err != nil || due.IsZero() {
+				continue
+			}
+			if due.After(now) {
+				if next.IsZero() || due.Before(next) {
+					next = due
+				}
+				continue
+			}
+			list, err := e.st.Claim(ctx, send.ID, now, min(free, e.cfg.Batch))
 			if err != nil {
 				e.log.Error("claim deliveries", "send", send.ID, "err", err)
 				continue
@@ -219,21 +241,15 @@ func (e *Engine) dispatch(ctx context.Context, jobs chan<- job, slots chan struc
 				}
 			}
 			claimed += len(list)
-			if due, err := e.st.NextDue(ctx, send.ID); err == nil && !due.IsZero() && (next.IsZero() || due.Before(next)) {
-				next = due
-			}
 		}
 		if claimed > 0 {
 			continue
 		}
+		// Nothing claimed: wait for a commit to free slots, new work, or
+		// the next due delivery.
 		wait := time.Second
 		if !next.IsZero() {
-			if d := next.Sub(e.now()); d < wait {
-				wait = max(d, time.Millisecond)
-			}
-		}
-		if len(slots) == cap(slots) {
-			wait = time.Millisecond
+			wait = min(max(next.Sub(e.now()), time.Millisecond), wait)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -264,7 +280,10 @@ func (e *Engine) deliver(ctx context.Context, j job) store.Result {
 		return res
 	}
 	// Shutdown lets in-flight messages finish: the SMTP exchange gets its
-	// own deadline-bound context, not ctx.
+	// own deadline-bound context, not ctx. The token taken here is given
+	// back by the recorder once this answer is committed.
+	e.unrecorded <- struct{}{}
+	res.Sent = true
 	r := e.sender.Send(context.WithoutCancel(ctx), m, d.Email)
 	res.Attempt.Time = e.now()
 	res.Attempt.Server, res.Attempt.Code, res.Attempt.Enhanced, res.Attempt.Response, res.Attempt.Duration = r.Server, r.Code, r.Enhanced, r.Response, r.Duration
@@ -373,12 +392,34 @@ func (e *Engine) probe(ctx context.Context) {
 	}
 }
 
-// record commits results in groups.
+// maxCommit bounds the answers recorded in one transaction.
+const maxCommit = 512
+
+// record commits results with group commit: it blocks for one answer,
+// takes every other answer already waiting (after CommitWindow, if set),
+// commits them in one transaction, and repeats.
 func (e *Engine) record(results <-chan store.Result, slots chan struct{}) {
-	var batch []store.Result
-	flush := func() {
-		if len(batch) == 0 {
+	batch := make([]store.Result, 0, maxCommit)
+	for {
+		r, ok := <-results
+		if !ok {
 			return
+		}
+		batch = append(batch[:0], r)
+		if e.cfg.CommitWindow > 0 {
+			time.Sleep(e.cfg.CommitWindow)
+		}
+	drain:
+		for len(batch) < maxCommit {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
 		}
 		finished, err := e.st.Record(context.Background(), batch)
 		for err != nil {
@@ -387,10 +428,12 @@ func (e *Engine) record(results <-chan store.Result, slots chan struct{}) {
 			time.Sleep(100 * time.Millisecond)
 			finished, err = e.st.Record(context.Background(), batch)
 		}
-		for range batch {
+		for _, r := range batch {
 			<-slots
+			if r.Sent {
+				<-e.unrecorded
+			}
 		}
-		batch = batch[:0]
 		for _, id := range finished {
 			e.log.Info("send finished", "send", id)
 			if e.OnFinished != nil {
@@ -398,26 +441,6 @@ func (e *Engine) record(results <-chan store.Result, slots chan struct{}) {
 			}
 		}
 		e.Kick()
-	}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		select {
-		case r, ok := <-results:
-			if !ok {
-				flush()
-				return
-			}
-			if len(batch) == 0 {
-				timer.Reset(e.cfg.CommitWindow)
-			}
-			batch = append(batch, r)
-			if len(batch) >= 256 {
-				flush()
-			}
-		case <-timer.C:
-			flush()
-		}
 	}
 }
 

@@ -175,6 +175,7 @@ type Result struct {
 	Attempt    outreach.Attempt // Outcome: sent, retrying, failed
 	RetryAt    time.Time        // for retrying
 	Suppress   string           // non-empty: suppress the address with this reason
+	Sent       bool             // the message was handed to SMTP (not recorded; for the engine's bookkeeping)
 }
 
 // Record durably records a batch of attempt results: the delivery's new
