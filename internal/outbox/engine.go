@@ -296,13 +296,27 @@ func (e *Engine) deliver(ctx context.Context, j job) store.Result {
 			res.Suppress = outreach.StatusBounced
 		}
 	default:
-		age := now.Sub(d.Created)
+		// Age counts from when the delivery was first due, so throttled,
+		// local-hour or paused deliveries keep their retries.
+		first := d.Created
+		if d.NotBefore.After(first) {
+			first = d.NotBefore
+		}
+		age := now.Sub(first)
 		if d.Attempts >= e.cfg.MaxAttempts || age > e.cfg.MaxAge {
 			res.Attempt.Outcome = outreach.DeliveryFailed
 			res.Attempt.Response = fmt.Sprintf("gave up after %d attempts over %s: %s", d.Attempts, age.Round(time.Second), r.Response)
 		} else {
 			res.Attempt.Outcome = outreach.DeliveryRetrying
 			res.RetryAt = now.Add(e.backoff(d.Attempts))
+		}
+	}
+	if r.Maybe {
+		// The server may already hold this message: say so in the log,
+		// and with after_crash = hold do not send it again.
+		res.Uncertain = true
+		if !e.cfg.Resend && res.Attempt.Outcome == outreach.DeliveryRetrying {
+			res.Attempt.Outcome = outreach.DeliveryUncertain
 		}
 	}
 	if res.Attempt.Response == "" && r.Err != nil {

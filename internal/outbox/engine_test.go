@@ -226,6 +226,12 @@ func TestTemporaryFailuresAreRetried(t *testing.T) {
 			t.Errorf("%s received %d messages; want 1", rc.Email, n)
 		}
 	}
+	// The drop after the end of the data may have left the message with the
+	// server: the retry is marked uncertain.
+	p2, _ := r.st.Delivery(context.Background(), rcptDelivery(t, r, "p2@example.test"))
+	if !p2.Uncertain {
+		t.Error("a message retried after a lost end-of-data reply is not marked uncertain")
+	}
 	log, _, _ := r.st.Log(context.Background(), store.LogFilter{Email: "p0@example.test"})
 	if len(log) != 3 || log[0].Outcome != outreach.DeliveryRetrying || log[0].Code != 451 || log[2].Outcome != outreach.DeliverySent {
 		t.Errorf("log for p0 = %+v; want retrying(451), retrying, sent", log)
@@ -395,5 +401,32 @@ func TestCancelWithdrawsQueued(t *testing.T) {
 	}
 	if r.dm.Count() != 0 {
 		t.Errorf("%d messages sent after cancel", r.dm.Count())
+	}
+}
+
+// rcptDelivery returns the id of the (only) delivery to addr.
+func rcptDelivery(t *testing.T, r *rig, addr string) uint64 {
+	t.Helper()
+	log, _, _ := r.st.Log(context.Background(), store.LogFilter{Email: addr})
+	if len(log) == 0 {
+		t.Fatalf("no delivery to %s", addr)
+	}
+	return log[0].DeliveryID
+}
+
+func TestHeldAfterCrashFinishesTheSend(t *testing.T) {
+	r := newRig(t, nil)
+	rcpts := r.contacts(2)
+	s := r.send("call-to-action", true, rcpts)
+	ctx := context.Background()
+	if claimed, _ := r.st.Claim(ctx, s.ID, time.Now(), 2); len(claimed) != 2 {
+		t.Fatal("claim")
+	}
+	if n, err := r.st.RecoverInflight(ctx, false); err != nil || n != 2 {
+		t.Fatalf("RecoverInflight = %d, %v", n, err)
+	}
+	got := r.sendState(s.ID)
+	if got.State != outreach.SendDone || got.Counts.Uncertain != 2 {
+		t.Errorf("after hold recovery: %s %+v; want done with 2 uncertain", got.State, got.Counts)
 	}
 }

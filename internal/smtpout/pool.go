@@ -257,6 +257,7 @@ func (p *Pool) send(ctx context.Context, m *gomail.Msg, rcpt string) Result {
 		return classify(StepConnect, err)
 	}
 	r, committed := p.transact(ctx, c, from, rcpt, data)
+	r.Maybe = committed && r.Outcome == Temporary
 	if r.Outcome == Temporary && r.broken() && !committed && ctx.Err() == nil {
 		p.log.Info("connection lost, redialling once", "rcpt", rcpt, "step", r.Step, "response", r.Response)
 		p.discard(c)

@@ -176,6 +176,7 @@ type Result struct {
 	RetryAt    time.Time        // for retrying
 	Suppress   string           // non-empty: suppress the address with this reason
 	Sent       bool             // the message was handed to SMTP (not recorded; for the engine's bookkeeping)
+	Uncertain  bool             // the server may hold the message although the attempt failed
 }
 
 // Record durably records a batch of attempt results: the delivery's new
@@ -203,6 +204,10 @@ func (s *Store) Record(ctx context.Context, results []Result) ([]uint64, error) 
 			}
 			from := d.State
 			d.State = r.Attempt.Outcome
+			if r.Uncertain && !d.Uncertain {
+				d.Uncertain = true
+				send.Counts.Uncertain++
+			}
 			d.LastError = ""
 			if d.State != outreach.DeliverySent {
 				d.LastError = r.Attempt.Response
@@ -306,6 +311,7 @@ func (s *Store) RecoverInflight(ctx context.Context, resend bool) (int, error) {
 			n++
 		}
 		for id, send := range touched {
+			finishIfDone(send, now)
 			if err := putJSON(sends, u64(id), send); err != nil {
 				return err
 			}
