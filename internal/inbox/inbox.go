@@ -26,9 +26,11 @@
 // or "reminder") sent to a partner; it comes from the address the request
 // went to or from its domain (only the very address at a public mail
 // service such as gmail.com); it asks for no other name to print than the
-// organisation's; the campaign does not require review; and the contact had
-// no endorsement rejected in the campaign. Anything else that reads as an
-// endorsement is recorded pending and goes to the review queue.
+// organisation's; the campaign does not require review; and the contact has
+// no pending endorsement in the campaign and none rejected or withdrawn.
+// Anything else that reads as an endorsement is recorded pending (or
+// attached to the pending one) and goes to the review queue: only a person
+// confirms a pending endorsement.
 //
 // Mail matched by token or Message-ID only may suppress an address by
 // itself, since anyone can write a From line. An unsubscribe request so

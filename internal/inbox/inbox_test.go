@@ -427,3 +427,49 @@ func TestPublicMailDomains(t *testing.T) {
 		}
 	}
 }
+
+// Finding: a rejected endorsement came back confirmed, and a held-back
+// print name was confirmed by a later plain "yes", both without a person.
+func TestLaterRepliesNeverConfirmWithoutAPerson(t *testing.T) {
+	ctx := context.Background()
+	t.Run("after a rejection", func(t *testing.T) {
+		f := newFixture(t, outreach.Campaign{ThankYou: true})
+		partners(f)
+		d := f.send("endorsement-request", "ana@hr-kenya.test")["ana@hr-kenya.test"]
+		first := f.process(answer(d, endorse).raw())
+		if first.Endorsement == nil || first.Endorsement.State != outreach.EndorsementConfirmed {
+			t.Fatalf("first reply = %+v; want a confirmed endorsement", first)
+		}
+		if _, _, err := f.st.SetEndorsementState(ctx, first.Endorsement.ID, outreach.EndorsementRejected, "coordinator", "not a member", nil); err != nil {
+			t.Fatal(err)
+		}
+		second := f.process(answer(d, endorse).raw())
+		third := f.process(answer(d, "Yes!").raw())
+		for i, rec := range []*store.Recorded{second, third} {
+			if rec.Endorsement == nil || rec.Endorsement.State != outreach.EndorsementPending || rec.ThankYouSend != 0 || !rec.Reply.Review {
+				t.Errorf("reply %d after the rejection = %+v; want a pending endorsement, no thank-you, review", i+2, rec)
+			}
+		}
+		for _, e := range f.endorsements() {
+			if e.State == outreach.EndorsementConfirmed {
+				t.Errorf("endorsement %+v confirmed without a person", e)
+			}
+		}
+	})
+	t.Run("held back for its print name", func(t *testing.T) {
+		f := newFixture(t, outreach.Campaign{ThankYou: true})
+		partners(f)
+		d := f.send("endorsement-request", "ana@hr-kenya.test")["ana@hr-kenya.test"]
+		first := f.process(answer(d, "We endorse the letter. Please list us as The Presidential Guard.").raw())
+		if first.Endorsement == nil || first.Endorsement.State != outreach.EndorsementPending {
+			t.Fatalf("first reply = %+v; want a pending endorsement", first)
+		}
+		yes := f.process(answer(d, "Yes").raw())
+		if yes.Endorsement == nil || yes.Endorsement.State != outreach.EndorsementPending || yes.ThankYouSend != 0 || !yes.Reply.Review {
+			t.Errorf("plain yes = %+v; want the endorsement still pending, in review", yes)
+		}
+		if es := f.endorsements(); len(es) != 1 || es[0].State != outreach.EndorsementPending {
+			t.Errorf("endorsements = %+v; want one, pending", es)
+		}
+	})
+}

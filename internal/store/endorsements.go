@@ -83,31 +83,40 @@ func createEndorsement(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, by s
 
 // endorseTx records the endorsement e makes (State pending or confirmed)
 // for its contact and campaign. While the contact has an active
-// endorsement, e is attached to it as evidence instead, confirming it if
-// e is confirmed and it was pending. By the inbox (by == inboxUser), a
-// contact whose earlier endorsement was rejected gets a pending one
-// whatever e's state, and note says why.
+// endorsement, e is attached to it as evidence instead. A person (by is not
+// inboxUser) confirming e confirms a pending one; the inbox never does: a
+// pending endorsement was held back for a reason (another name to print,
+// another sender, an unclear text) that a later reply does not settle, so
+// the reply waits beside it for a person and note says so. By the inbox, a
+// contact whose earlier endorsement was rejected or withdrawn gets a
+// pending one whatever e's state, and note says why.
 func endorseTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, by string) (got *outreach.Endorsement, change, note string, err error) {
 	list, err := contactEndorsements(tx, e.ContactID, e.CampaignID)
 	if err != nil {
 		return nil, "", "", err
 	}
-	rejected := false
+	var lapsed *outreach.Endorsement
 	for _, old := range list {
 		if active(old.State) {
-			if old.State == outreach.EndorsementPending && e.State == outreach.EndorsementConfirmed {
+			if old.State == outreach.EndorsementPending && e.State == outreach.EndorsementConfirmed && by != inboxUser {
 				if err := setStateTx(tx, now, old, outreach.EndorsementConfirmed, by, fmt.Sprintf("confirmed by reply %d", e.ReplyID)); err != nil {
 					return nil, "", "", err
 				}
 				return old, EndorsementConfirmed, "", nil
 			}
-			return old, EndorsementAttached, fmt.Sprintf("further evidence of endorsement %d (%s)", old.ID, old.State), nil
+			note = fmt.Sprintf("further evidence of endorsement %d (%s)", old.ID, old.State)
+			if old.State == outreach.EndorsementPending {
+				note = fmt.Sprintf("further evidence of endorsement %d, which is pending: only a person confirms it", old.ID)
+			}
+			return old, EndorsementAttached, note, nil
 		}
-		rejected = rejected || old.State == outreach.EndorsementRejected
+		if old.State == outreach.EndorsementRejected || old.State == outreach.EndorsementWithdrawn {
+			lapsed = old
+		}
 	}
-	if rejected && by == inboxUser && e.State == outreach.EndorsementConfirmed {
+	if lapsed != nil && by == inboxUser && e.State == outreach.EndorsementConfirmed {
 		e.State = outreach.EndorsementPending
-		note = "pending: an earlier endorsement of this contact was rejected"
+		note = fmt.Sprintf("pending: endorsement %d of this contact was %s", lapsed.ID, lapsed.State)
 	}
 	if err := createEndorsement(tx, now, e, by); err != nil {
 		return nil, "", "", err

@@ -90,9 +90,8 @@ type Recorded struct {
 	// nothing changed but the checkpoint, and Reply is the earlier one.
 	Duplicate bool
 	Reply     outreach.Reply
-	// Endorsement is the endorsement the reply created, confirmed or was
-	// attached to as further evidence; Change says which ("created",
-	// "confirmed", "attached").
+	// Endorsement is the endorsement the reply created or was attached to
+	// as further evidence; Change says which ("created", "attached").
 	Endorsement *outreach.Endorsement
 	Change      string
 	// Suppressed lists the addresses newly suppressed.
@@ -119,10 +118,11 @@ const inboxUser = "inbox"
 //
 // An endorsement is unique per contact and campaign: while the contact has
 // a pending or confirmed one, a further endorsing reply is attached to it
-// as evidence (and confirms it when in.Endorse is confirmed and it was
-// pending). A contact whose earlier endorsement in the campaign was
-// rejected gets a new one, but never confirmed without a person: it is
-// created pending and the reply goes to review.
+// as evidence. It never confirms a pending one, even when in.Endorse is
+// confirmed: the reply goes to review beside it. A contact whose earlier
+// endorsement in the campaign was rejected or withdrawn gets a new one, but
+// never confirmed without a person: it is created pending and the reply
+// goes to review.
 func (s *Store) RecordReply(ctx context.Context, in *Incoming) (*Recorded, error) {
 	if in.Key == "" {
 		return nil, outreach.Errorf(outreach.EINVALID, "record reply: no de-duplication key")

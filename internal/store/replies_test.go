@@ -95,18 +95,75 @@ func TestSecondEndorsingReplyIsEvidenceNotASecondEndorsement(t *testing.T) {
 	if q.Change != EndorsementAttached || q.Endorsement.ID != p.Endorsement.ID {
 		t.Fatalf("second pending record = %+v; want it attached to %d", q, p.Endorsement.ID)
 	}
+	// A sure reply never confirms a pending endorsement: what held the
+	// first one back (another name to print, another sender, a doubt)
+	// still needs a person.
 	conf := mustRecord(t, s, endorsing(c, "m3", outreach.EndorsementConfirmed))
-	if conf.Change != EndorsementConfirmed || conf.Endorsement.ID != p.Endorsement.ID || conf.Endorsement.State != outreach.EndorsementConfirmed {
-		t.Fatalf("confirming record = %+v; want endorsement %d confirmed", conf, p.Endorsement.ID)
+	if conf.Change != EndorsementAttached || conf.Endorsement.ID != p.Endorsement.ID || conf.Endorsement.State != outreach.EndorsementPending || !conf.Reply.Review {
+		t.Fatalf("sure record after a pending one = %+v; want it attached to pending endorsement %d, in review", conf, p.Endorsement.ID)
 	}
 	mustRecord(t, s, endorsing(c, "m4", outreach.EndorsementConfirmed))
 	es, _ := s.Endorsements(ctx, EndorsementFilter{ContactID: c.ID})
-	if len(es) != 1 || es[0].State != outreach.EndorsementConfirmed || es[0].ReplyID != p.Reply.ID {
-		t.Fatalf("endorsements = %+v; want one confirmed, first evidence reply %d", es, p.Reply.ID)
+	if len(es) != 1 || es[0].State != outreach.EndorsementPending || es[0].ReplyID != p.Reply.ID {
+		t.Fatalf("endorsements = %+v; want one pending, first evidence reply %d", es, p.Reply.ID)
 	}
 	ids, _ := s.EndorsementReplies(ctx, es[0].ID)
 	if len(ids) != 4 {
 		t.Errorf("evidence replies = %v; want 4", ids)
+	}
+	if q, _, _ := s.Replies(ctx, ReplyFilter{Review: true}); len(q) != 4 {
+		t.Errorf("review queue = %d replies; want all 4", len(q))
+	}
+}
+
+// A pending endorsement held back for its print name keeps the reply that
+// asked for it in front of a person: a later "yes" does not confirm it.
+func TestSureReplyNeverConfirmsAHeldBackName(t *testing.T) {
+	s := MustOpen(t)
+	ctx := context.Background()
+	if _, _, err := s.SaveTemplate(ctx, "thank-you", map[string]string{"thank-you/en.txt": "thanks"}, "system"); err != nil {
+		t.Fatal(err)
+	}
+	c := mustContact(t, s, "a@example.test", "MY")
+	first := endorsing(c, "m1", outreach.EndorsementPending)
+	first.Endorse.PrintName = "Somebody Else Entirely"
+	p := mustRecord(t, s, first)
+	yes := endorsing(c, "m2", outreach.EndorsementConfirmed)
+	yes.ThankYou = testMint
+	got := mustRecord(t, s, yes)
+	if got.Endorsement.State != outreach.EndorsementPending || got.ThankYouSend != 0 || !got.Reply.Review {
+		t.Fatalf("plain yes after a held-back name = %+v; want the endorsement still pending, no thank-you, the reply in review", got)
+	}
+	if e, _ := s.Endorsement(ctx, p.Endorsement.ID); e.State != outreach.EndorsementPending {
+		t.Errorf("endorsement = %+v; want pending", e)
+	}
+}
+
+// After a rejection or a withdrawal, endorsing replies make a pending
+// endorsement, and further sure replies never confirm it.
+func TestLapsedEndorsementComesBackOnlyThroughAPerson(t *testing.T) {
+	for _, lapse := range []string{outreach.EndorsementRejected, outreach.EndorsementWithdrawn} {
+		t.Run(lapse, func(t *testing.T) {
+			s := MustOpen(t)
+			ctx := context.Background()
+			c := mustContact(t, s, "a@example.test", "MY")
+			first := mustRecord(t, s, endorsing(c, "m1", outreach.EndorsementConfirmed))
+			if _, _, err := s.SetEndorsementState(ctx, first.Endorsement.ID, lapse, "ana", "", nil); err != nil {
+				t.Fatal(err)
+			}
+			second := mustRecord(t, s, endorsing(c, "m2", outreach.EndorsementConfirmed))
+			if second.Change != EndorsementCreated || second.Endorsement.State != outreach.EndorsementPending || !second.Reply.Review {
+				t.Fatalf("reply after %s = %+v; want a new pending endorsement in review", lapse, second)
+			}
+			third := mustRecord(t, s, endorsing(c, "m3", outreach.EndorsementConfirmed))
+			if third.Endorsement.ID != second.Endorsement.ID || third.Endorsement.State != outreach.EndorsementPending || !third.Reply.Review {
+				t.Fatalf("third reply = %+v; want endorsement %d still pending, the reply in review", third, second.Endorsement.ID)
+			}
+			es, _ := s.Endorsements(ctx, EndorsementFilter{State: outreach.EndorsementConfirmed})
+			if len(es) != 0 {
+				t.Errorf("confirmed endorsements = %+v; want none", es)
+			}
+		})
 	}
 }
 
