@@ -8,7 +8,8 @@ type Letter struct {
 	ID              uint64    `json:"id"`
 	CampaignID      uint64    `json:"campaign_id"`
 	Template        string    `json:"template"`
-	Targets         string    `json:"targets"` // filter over target contacts
+	TemplateVersion uint64    `json:"template_version,omitempty"` // pinned at creation (0: the latest, in letters made before pinning)
+	Targets         string    `json:"targets"`                    // filter over target contacts
 	MinEndorsements int       `json:"min_endorsements,omitempty"`
 	Deadline        time.Time `json:"deadline,omitzero"`
 	International   bool      `json:"international,omitempty"`

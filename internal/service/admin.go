@@ -160,9 +160,26 @@ func (s *Service) CreateCampaign(ctx context.Context, p *outreach.Principal, c *
 	return nil
 }
 
-// SaveSegment validates and stores a named filter.
+// canEverywhere returns EFORBIDDEN unless p has the role need and may act
+// for every country: an admin, or a principal without a country scope.
+// Saved segments and templates are shared by every country, so changing
+// them is refused to a principal scoped to some.
+func canEverywhere(p *outreach.Principal, need, what string) error {
+	if err := can(p, need); err != nil {
+		return err
+	}
+	if p.Role != outreach.RoleAdmin && len(p.Countries) > 0 {
+		return outreach.Errorf(outreach.EFORBIDDEN, "%s is shared by every country: %q is scoped to %s; ask a coordinator without a country scope",
+			what, p.Name, strings.Join(p.Countries, ", "))
+	}
+	return nil
+}
+
+// SaveSegment validates and stores a named filter (unscoped principals
+// only: a segment is shared by every country). A wave keeps the filter
+// its segment had when the wave was created.
 func (s *Service) SaveSegment(ctx context.Context, p *outreach.Principal, seg outreach.Segment) error {
-	if err := can(p, outreach.RoleCoordinator); err != nil {
+	if err := canEverywhere(p, outreach.RoleCoordinator, "a saved segment"); err != nil {
 		return err
 	}
 	f, err := segment.Parse(seg.Filter)
@@ -185,9 +202,9 @@ func (s *Service) Segments(ctx context.Context, p *outreach.Principal) ([]outrea
 	return s.Store.Segments(ctx)
 }
 
-// DeleteSegment removes a saved segment.
+// DeleteSegment removes a saved segment (unscoped principals only).
 func (s *Service) DeleteSegment(ctx context.Context, p *outreach.Principal, segName string) error {
-	if err := can(p, outreach.RoleCoordinator); err != nil {
+	if err := canEverywhere(p, outreach.RoleCoordinator, "a saved segment"); err != nil {
 		return err
 	}
 	if err := s.Store.DeleteSegment(ctx, segName); err != nil {

@@ -213,9 +213,11 @@ func letterTargetMatch(filter string) (store.Match, error) {
 	}, nil
 }
 
-// CreateLetter validates and stores a letter. Its targets filter must
-// select at least one target contact; a letter covers every country, so a
-// principal scoped to countries may not create one.
+// CreateLetter validates and stores a letter. It pins the latest version
+// of its template: previews, sends and exports use that version, whatever
+// edits come later. Its targets filter must select at least one target
+// contact; a letter covers every country, so a principal scoped to
+// countries may not create one.
 func (s *Service) CreateLetter(ctx context.Context, p *outreach.Principal, in LetterInput) (*LetterView, error) {
 	if err := can(p, outreach.RoleCoordinator); err != nil {
 		return nil, err
@@ -232,7 +234,8 @@ func (s *Service) CreateLetter(ctx context.Context, p *outreach.Principal, in Le
 	if strings.TrimSpace(in.Template) == "" {
 		return nil, outreach.FieldError("template", "is required")
 	}
-	if _, _, err := s.pinTemplate(ctx, in.Template); err != nil {
+	version, _, err := s.pinTemplate(ctx, in.Template)
+	if err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(in.Targets) == "" {
@@ -251,7 +254,7 @@ func (s *Service) CreateLetter(ctx context.Context, p *outreach.Principal, in Le
 	if in.MinEndorsements < 0 {
 		return nil, outreach.FieldError("min_endorsements", "%d is negative", in.MinEndorsements)
 	}
-	l := &outreach.Letter{CampaignID: in.CampaignID, Template: in.Template, Targets: strings.TrimSpace(in.Targets),
+	l := &outreach.Letter{CampaignID: in.CampaignID, Template: in.Template, TemplateVersion: version, Targets: strings.TrimSpace(in.Targets),
 		MinEndorsements: in.MinEndorsements, International: in.International}
 	if in.Deadline != "" {
 		if l.Deadline, err = ParseDeadline(in.Deadline); err != nil {
@@ -263,6 +266,21 @@ func (s *Service) CreateLetter(ctx context.Context, p *outreach.Principal, in Le
 	}
 	s.Log.Info("letter created", "letter", l.ID, "template", l.Template, "targets", l.Targets, "rule", letterRule(l))
 	return s.Letter(ctx, p, l.ID)
+}
+
+// letterTemplate returns the template version a letter pinned at its
+// creation (the latest for a letter made before letters pinned one), so
+// that a later edit of the template changes neither its preview nor what
+// it sends.
+func (s *Service) letterTemplate(ctx context.Context, l *outreach.Letter) (uint64, *render.Set, error) {
+	if l.TemplateVersion == 0 {
+		return s.pinTemplate(ctx, l.Template)
+	}
+	tv, set, err := s.pinTemplateVersion(ctx, l.Template, l.TemplateVersion)
+	if err != nil {
+		return 0, nil, fmt.Errorf("letter %d template %s version %d: %w", l.ID, l.Template, l.TemplateVersion, err)
+	}
+	return tv.Version, set, nil
 }
 
 // visibleLetter returns letter id, or with id 0 the latest letter of the
@@ -653,7 +671,7 @@ func (s *Service) PreviewLetter(ctx context.Context, p *outreach.Principal, id u
 	if err != nil {
 		return nil, err
 	}
-	version, set, err := s.pinTemplate(ctx, l.Template)
+	version, set, err := s.letterTemplate(ctx, l)
 	if err != nil {
 		return nil, err
 	}
@@ -733,7 +751,7 @@ func (s *Service) sendCountry(ctx context.Context, st *letterState, country, by 
 		return nil, outreach.Errorf(outreach.EUNAVAILABLE, "the outbox is not running")
 	}
 	l := st.letter
-	version, set, err := s.pinTemplate(ctx, l.Template)
+	version, set, err := s.letterTemplate(ctx, l)
 	if err != nil {
 		return nil, err
 	}
@@ -1028,7 +1046,7 @@ func (s *Service) ExportLetter(ctx context.Context, p *outreach.Principal, id ui
 	default:
 		return nil, outreach.FieldError("format", "%q is not csv, html or md", format)
 	}
-	_, set, err := s.pinTemplate(ctx, l.Template)
+	_, set, err := s.letterTemplate(ctx, l)
 	if err != nil {
 		return nil, err
 	}

@@ -189,10 +189,10 @@ func (s *Service) lastFromSource(ctx context.Context, latest *store.TemplateVers
 	return nil, nil
 }
 
-// ReloadTemplates is LoadTemplates on a person's request (coordinator),
-// audited as "template.reload".
+// ReloadTemplates is LoadTemplates on a person's request (a coordinator
+// without a country scope, or an admin), audited as "template.reload".
 func (s *Service) ReloadTemplates(ctx context.Context, p *outreach.Principal) (*TemplateLoad, error) {
-	if err := can(p, outreach.RoleCoordinator); err != nil {
+	if err := canEverywhere(p, outreach.RoleCoordinator, "a template"); err != nil {
 		return nil, err
 	}
 	load, err := s.LoadTemplates(ctx)
@@ -222,16 +222,17 @@ func ValidTemplateName(name string) bool {
 }
 
 // EditTemplate stores files as a new version of template tmpl, made by p
-// (coordinator), audited as "template.edit". files are the template's
-// source files as Set.Files gives them (path -> content): its variants
-// tmpl/LANG.subject|txt|html, and the layouts and partials it uses; files
-// of another template are refused. Every file is parsed and every variant
+// (a coordinator without a country scope, or an admin: a template is
+// shared by every country), audited as "template.edit". files are the
+// template's source files as Set.Files gives them (path -> content): its
+// variants tmpl/LANG.subject|txt|html, and the layouts and partials it
+// uses; files of another template are refused. Every file is parsed and every variant
 // rendered with the sample contact first: any problem is returned as
 // render.Problems (EINVALID), "file:line: reason" each, and nothing is
 // stored. Files equal to the latest version store nothing (Changed false).
-// Waves already created keep the version they pinned.
+// Waves and letters already created keep the version they pinned.
 func (s *Service) EditTemplate(ctx context.Context, p *outreach.Principal, tmpl string, files map[string]string) (*TemplateChange, error) {
-	if err := can(p, outreach.RoleCoordinator); err != nil {
+	if err := canEverywhere(p, outreach.RoleCoordinator, "a template"); err != nil {
 		return nil, err
 	}
 	if !ValidTemplateName(tmpl) {

@@ -58,8 +58,8 @@ type WaveInput struct {
 	CampaignID  uint64  `json:"campaign_id,omitempty"`
 	Template    string  `json:"template"`
 	Filter      string  `json:"filter,omitempty"`
-	Segment     string  `json:"segment,omitempty"`
-	At          string  `json:"at,omitempty"` // "now" or RFC 3339
+	Segment     string  `json:"segment,omitempty"` // its filter is copied into the wave
+	At          string  `json:"at,omitempty"`      // "now" or RFC 3339
 	Cron        string  `json:"cron,omitempty"`
 	TimeZone    string  `json:"timezone,omitempty"`
 	LocalHour   *int    `json:"local_hour,omitempty"`
@@ -396,25 +396,16 @@ type plan struct {
 }
 
 // plan takes the snapshot of a run of w starting at at: the contacts
-// matching its filter (the saved segment as it is now) within its
-// creator's scope, targets left out, for a follow-up only the earlier
+// matching its filter (for a saved segment, the segment's filter when the
+// wave was created: editing the segment later changes none of its runs)
+// within its creator's scope, targets left out, for a follow-up only the earlier
 // wave's recipients who still qualify, and nobody who has had this
 // template in this campaign unless AllowRepeat. Each is checked against
 // the pinned template: strict fails on the first problem, otherwise the
 // contact is left out and counted. Each gets its send time: at, or the
 // next time its own clock shows LocalHour, spaced by Rate.
 func (s *Service) plan(ctx context.Context, w *outreach.Wave, at time.Time, strict bool) (*plan, error) {
-	filter := w.Filter
-	if w.Segment != "" {
-		if seg, err := s.Store.Segment(ctx, w.Segment); err == nil {
-			filter = seg.Filter
-		} else if outreach.ErrorCode(err) == outreach.ENOTFOUND {
-			s.Log.Warn("the wave's segment is gone: using its filter as it was when the wave was created", "wave", w.ID, "segment", w.Segment)
-		} else {
-			return nil, err
-		}
-	}
-	f, err := segment.Parse(filter)
+	f, err := segment.Parse(w.Filter)
 	if err != nil {
 		return nil, err
 	}

@@ -481,13 +481,14 @@ func TestEditingTheSegmentDuringARunChangesNothingForIt(t *testing.T) {
 	if len(runs) != 1 || runs[0].Counts.Total != 2 {
 		t.Errorf("runs = %+v", runs)
 	}
-	// The next run (a dry run here) uses the segment as it is now.
+	// A new run (a dry run here) keeps the filter the segment had when the
+	// wave was created: only d, in MY and new, would get it.
 	d, err := f.svc.DryRunWave(ctx, waveAdmin, v.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Recipients) != 1 || d.Recipients[0].Email != "c@x.test" {
-		t.Errorf("a new run would reach %+v; want c@x.test", d.Recipients)
+	if len(d.Recipients) != 1 || d.Recipients[0].Email != "d@x.test" {
+		t.Errorf("a new run would reach %+v; want d@x.test", d.Recipients)
 	}
 }
 

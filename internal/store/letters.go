@@ -75,7 +75,7 @@ func (s *Store) CreateLetter(ctx context.Context, l *outreach.Letter, by string)
 		if err := putJSON(b, u64(l.ID), l); err != nil {
 			return err
 		}
-		return appendAudit(tx, now, by, "letter.create", letterObject(l.ID, ""), fmt.Sprintf("template %s, targets %q", l.Template, l.Targets))
+		return appendAudit(tx, now, by, "letter.create", letterObject(l.ID, ""), fmt.Sprintf("template %s version %d, targets %q", l.Template, l.TemplateVersion, l.Targets))
 	})
 }
 

@@ -398,7 +398,9 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("the template editor previews and validates as you type", func(t *testing.T) {
-		c := coord
+		// Templates are shared by every country: an admin edits them, not
+		// a coordinator scoped to MY.
+		c := tab(t, bctx, f.admin)
 		run(t, c, "editor", chromedp.Navigate(f.ts.URL+"/templates/call-to-action"), chromedp.WaitVisible(chromedp.CSS("#template-editor")))
 		subj := `textarea[data-file="call-to-action/en.subject"]`
 		run(t, c, "pick a contact", chromedp.SendKeys(chromedp.CSS("#f-email"), "ana@rights.my.test"))
