@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -196,7 +197,7 @@ func (c *Contact) Validate() error {
 		return FieldError("language", "%q is not a BCP 47 language tag", c.Language)
 	}
 	if c.TimeZone != "" {
-		if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" {
+		if !ValidTimeZone(c.TimeZone) {
 			return FieldError("timezone", "%q is not an IANA time zone", c.TimeZone)
 		}
 	}
@@ -290,4 +291,26 @@ func isAlnum(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// zoneCache memoises ValidTimeZone: time.LoadLocation reads the zone file
+// from disk on every call, which dominated a large import. The zone
+// database does not change while the process runs, so the cache is never
+// invalidated; it holds at most the few hundred IANA names.
+var zoneCache sync.Map // string -> bool
+
+// ValidTimeZone reports whether name is an IANA time zone this machine
+// knows ("Local" and "" are not).
+func ValidTimeZone(name string) bool {
+	if name == "" || name == "Local" {
+		return false
+	}
+	if ok, hit := zoneCache.Load(name); hit {
+		return ok.(bool)
+	}
+	_, err := time.LoadLocation(name)
+	if len(name) <= 64 {
+		zoneCache.Store(name, err == nil)
+	}
+	return err == nil
 }
