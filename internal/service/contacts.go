@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"sort"
 
@@ -135,6 +136,11 @@ func (s *Service) ImportContacts(ctx context.Context, p *outreach.Principal, r i
 		return nil, fmt.Errorf("import contacts: %w", err)
 	}
 	s.audit(ctx, p, "contacts.import", "", fmt.Sprintf("created %d, updated %d, skipped %d", rep.Created, rep.Updated, rep.Skipped))
+	if rep.Created+rep.Updated+rep.Unchanged > 100000 {
+		// A large import's transaction held every new page in memory:
+		// give that memory back so the daemon stays small afterwards.
+		debug.FreeOSMemory()
+	}
 	return rep, nil
 }
 
