@@ -7,7 +7,12 @@
 # Knobs (environment): BENCH_MESSAGES (20000), BENCH_CONNECTIONS (4),
 # BENCH_ROUNDS (5), BENCH_CONTACTS (1000000), BENCH_TIME (1s, go test
 # -benchtime), BIN (bin/outreach).
+#
+# Everything is inside main, which bash parses whole before running it, so
+# editing this file while a run is going on cannot break that run.
 set -euo pipefail
+
+main() {
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
 GO=${GO:-go}
@@ -20,7 +25,7 @@ ROUNDS=${BENCH_ROUNDS:-5}
 CONTACTS=${BENCH_CONTACTS:-1000000}
 BENCHTIME=${BENCH_TIME:-1s}
 
-[ -x "$BIN" ] || "$GO" build -o "$BIN" ./cmd/outreach
+"$GO" build -o "$BIN" ./cmd/outreach
 "$GO" build -o "$LOAD" ./bench/load
 
 # gobench PKG REGEXP: run Go benchmarks and print each one's custom
@@ -35,11 +40,11 @@ gobench() {
 	echo "$out" | awk -v pkg="${pkg#./}" '
 		/^Benchmark/ {
 			name = $1; sub(/-[0-9]+$/, "", name)
-			line = sprintf("  %-24s %-34s", pkg, name)
+			line = sprintf("  %-20s %-44s", pkg, name)
 			for (i = 3; i < NF; i += 2) {
 				unit = $(i+1)
 				if (unit == "ns/op" || unit == "B/op" || unit == "allocs/op" || unit == "MB/s") continue
-				line = line sprintf("  %12.0f %s", $i, unit)
+				line = line sprintf(($i < 100 && $i != int($i)) ? "  %10.2f %s" : "  %10.0f %s", $i, unit)
 			}
 			print line
 		}'
@@ -76,3 +81,6 @@ run() {
 run 2>&1 | tee "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "written to $OUT"
+}
+
+main "$@"; exit
