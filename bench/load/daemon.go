@@ -148,28 +148,32 @@ func procCPU(pid int) (time.Duration, error) {
 // procMem returns VmHWM (peak resident set) and VmRSS in bytes from
 // /proc/PID/status.
 func procMem(pid int) (hwm, rss int64, err error) {
+	m, err := procStatus(pid)
+	return m["VmHWM"], m["VmRSS"], err
+}
+
+// procStatus returns the kB fields of /proc/PID/status (VmHWM, VmRSS,
+// RssAnon, RssFile, ...) in bytes.
+func procStatus(pid int) (map[string]int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	defer f.Close()
+	m := map[string]int64{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmHWM" && k != "VmRSS") {
+		if !ok || !strings.HasSuffix(v, " kB") {
 			continue
 		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, " kB")), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/%d/status: %s: %w", pid, k, err)
+			return nil, fmt.Errorf("/proc/%d/status: %s: %w", pid, k, err)
 		}
-		if k == "VmHWM" {
-			hwm = kb << 10
-		} else {
-			rss = kb << 10
-		}
+		m[k] = kb << 10
 	}
-	return hwm, rss, sc.Err()
+	return m, sc.Err()
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/(1<<20)) }

@@ -124,17 +124,17 @@ func importCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  count %-45q = %7s in %4d ms (CLI, wall) / %4d ms (in the daemon); aim < 1000 ms\n", f, strings.TrimSpace(got), wall.Milliseconds(), v.MS)
 	}
-	_, rss, err := procMem(d.cmd.Process.Pid)
+	mem, err := procStatus(d.cmd.Process.Pid)
 	if err != nil {
 		return err
 	}
-	hwm, _, _ := procMem(d.cmd.Process.Pid)
 	db, _ := os.Stat(filepath.Join(dir, store.FileName))
 	var dbSize int64
 	if db != nil {
 		dbSize = db.Size()
 	}
-	fmt.Fprintf(out, "  daemon after: RSS %s (peak %s); database file %s\n", mib(rss), mib(hwm), mib(dbSize))
+	fmt.Fprintf(out, "  daemon after: RSS %s = %s heap and stacks + %s of the mapped database (peak %s); database file %s\n",
+		mib(mem["VmRSS"]), mib(mem["RssAnon"]), mib(mem["RssFile"]), mib(mem["VmHWM"]), mib(dbSize))
 	return d.stop()
 }
 
