@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/outreach-coalition/outreach/internal/csvsafe"
 	"github.com/outreach-coalition/outreach/internal/outreach"
 	"github.com/outreach-coalition/outreach/internal/store"
 )
@@ -209,7 +210,9 @@ func (s *Service) newEndorsement(ctx context.Context, p *outreach.Principal, ema
 // evidence, and ignores the others, so an export imports as it is.
 var endorsementColumns = []string{"id", "campaign_id", "email", "organization", "print_name", "country", "state", "source", "time", "message_id", "evidence"}
 
-// ExportEndorsements writes the endorsements q selects as CSV.
+// ExportEndorsements writes the endorsements q selects as CSV. Cells a
+// spreadsheet would read as a formula (evidence and names come from
+// outside) are escaped (internal/csvsafe); an import unescapes them.
 func (s *Service) ExportEndorsements(ctx context.Context, p *outreach.Principal, q EndorsementQuery, w io.Writer) error {
 	list, err := s.Endorsements(ctx, p, q)
 	if err != nil {
@@ -218,8 +221,8 @@ func (s *Service) ExportEndorsements(ctx context.Context, p *outreach.Principal,
 	cw := csv.NewWriter(w)
 	cw.Write(endorsementColumns)
 	for _, e := range list {
-		cw.Write([]string{strconv.FormatUint(e.ID, 10), strconv.FormatUint(e.CampaignID, 10), e.Email, e.Organization, e.PrintName,
-			e.Country, e.State, e.Source, e.Time.UTC().Format(time.RFC3339), e.MessageID, e.Evidence})
+		cw.Write(csvsafe.Row(strconv.FormatUint(e.ID, 10), strconv.FormatUint(e.CampaignID, 10), e.Email, e.Organization, e.PrintName,
+			e.Country, e.State, e.Source, e.Time.UTC().Format(time.RFC3339), e.MessageID, e.Evidence))
 	}
 	cw.Flush()
 	return cw.Error()
@@ -306,7 +309,7 @@ func (s *Service) readEndorsementCSV(ctx context.Context, p *outreach.Principal,
 		line, _ := cr.FieldPos(0)
 		get := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
+				return csvsafe.Unescape(strings.TrimSpace(rec[i]))
 			}
 			return ""
 		}

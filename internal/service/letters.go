@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/outreach-coalition/outreach/internal/csvsafe"
 	"github.com/outreach-coalition/outreach/internal/outreach"
 	"github.com/outreach-coalition/outreach/internal/render"
 	"github.com/outreach-coalition/outreach/internal/segment"
@@ -1038,7 +1039,7 @@ func (s *Service) ExportLetter(ctx context.Context, p *outreach.Principal, id ui
 		w := csv.NewWriter(&b)
 		w.Write([]string{"name", "organization", "country"})
 		for _, r := range roster {
-			w.Write([]string{csvSafe(r.Name), csvSafe(r.Organization), r.Country})
+			w.Write(csvsafe.Row(r.Name, r.Organization, r.Country))
 		}
 		w.Flush()
 		return &LetterExport{Name: base + ".csv", ContentType: "text/csv; charset=utf-8", Body: b.Bytes()}, w.Error()
@@ -1078,14 +1079,6 @@ func sentRoster(names []string, now []RosterEntry, country string) []RosterEntry
 		}
 	}
 	return out
-}
-
-// csvSafe keeps a spreadsheet from reading a cell as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // Markdown turns a plain-text letter into Markdown: the subject as a

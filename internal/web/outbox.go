@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/outreach-coalition/outreach/internal/csvsafe"
 	"github.com/outreach-coalition/outreach/internal/devmail"
 	"github.com/outreach-coalition/outreach/internal/outreach"
 	"github.com/outreach-coalition/outreach/internal/service"
@@ -60,6 +61,9 @@ func (s *Server) deliveryLog(w http.ResponseWriter, r *http.Request, p *outreach
 	return nil
 }
 
+// deliveryLogCSV writes the delivery log as CSV. Servers' answers and
+// addresses come from outside: cells a spreadsheet would read as a
+// formula are escaped (internal/csvsafe).
 func (s *Server) deliveryLogCSV(w http.ResponseWriter, r *http.Request, p *outreach.Principal) error {
 	f, err := logFilter(r)
 	if err != nil {
@@ -75,9 +79,9 @@ func (s *Server) deliveryLogCSV(w http.ResponseWriter, r *http.Request, p *outre
 			return err
 		}
 		for _, a := range items {
-			cw.Write([]string{a.Time.Format(time.RFC3339Nano), strconv.FormatUint(a.WaveID, 10), strconv.FormatUint(a.SendID, 10),
+			cw.Write(csvsafe.Row(a.Time.Format(time.RFC3339Nano), strconv.FormatUint(a.WaveID, 10), strconv.FormatUint(a.SendID, 10),
 				strconv.FormatUint(a.DeliveryID, 10), a.Email, a.Outcome, a.Server, strconv.Itoa(a.Code), a.Enhanced, a.Response,
-				strconv.FormatFloat(float64(a.Duration)/1e6, 'f', 3, 64)})
+				strconv.FormatFloat(float64(a.Duration)/1e6, 'f', 3, 64)))
 		}
 		if next == "" {
 			break
