@@ -23,6 +23,7 @@ func FuzzProcess(f *testing.F) {
 	auto.headers = []string{"Auto-Submitted: auto-replied"}
 	seeds := [][]byte{
 		answer(ana, endorse).raw(),
+		answer(ana, "Sorry, ignore that, we cannot endorse.").raw(),
 		answer(luis, "Nos sumamos a la carta.\n\nSaludos").raw(),
 		msg{from: luis.Email, to: replyBase, body: "We endorse the letter."}.raw(),
 		auto.raw(),
@@ -39,6 +40,12 @@ func FuzzProcess(f *testing.F) {
 		rec, err := fx.inbox.Process(ctx, raw, Source{})
 		if err != nil {
 			t.Fatalf("Process: %v", err)
+		}
+		if rec.Change == store.EndorsementHeld {
+			if rec.Endorsement.State != outreach.EndorsementPending || rec.Reply.Class != outreach.ClassDecline || !rec.Reply.Review {
+				t.Fatalf("held endorsement %+v from reply %+v; want it pending beside a decline in review", rec.Endorsement, rec.Reply)
+			}
+			return
 		}
 		if rec.Duplicate || rec.Endorsement == nil || rec.Change == store.EndorsementAttached {
 			return

@@ -39,8 +39,15 @@
 // address suppresses it as bounced (the contact becomes bounced); a delay
 // notice is only counted, and Config.SoftBounceLimit of them within
 // Config.SoftBounceWindow suppress the address. A DSN about another
-// address, or matched otherwise, goes to review. A decline is recorded, and
-// goes to review when the contact has an endorsement it may withdraw.
+// address, or matched otherwise, goes to review.
+//
+// A decline or a withdrawal from a contact with a pending or confirmed
+// endorsement puts it on hold at once (store.Incoming.Withdraws): a
+// confirmed one is pending again, so no letter carries it, and the reply
+// goes to review, where approving it withdraws the endorsement. This fails
+// safe whoever sent the decline: at worst an endorsement waits for a
+// person.
+//
 // Auto-replies are recorded and change nothing. A confirmed endorsement in
 // a campaign with ThankYou set gets a thank-you send, created in the same
 // transaction.
@@ -376,16 +383,7 @@ func (in *Inbox) decide(ctx context.Context, m *mailreply.Message, res mailreply
 		}
 		inc.Endorse = e
 	case outreach.ClassDecline:
-		if mt.contact == nil || mt.campaign == nil {
-			return nil
-		}
-		e, err := in.st.ActiveEndorsement(ctx, mt.contact.ID, mt.campaign.ID)
-		if err != nil {
-			return fmt.Errorf("decline: %w", err)
-		}
-		if e != nil {
-			note(true, "the contact has endorsement %d (%s): does this withdraw it?", e.ID, e.State)
-		}
+		inc.Withdraws = mt.contact != nil && mt.campaign != nil
 	case outreach.ClassUnsubscribe:
 		if !authentic(mt) {
 			note(true, "unsubscribe request not suppressed: it answers no message of ours (reply token or Message-ID), and anyone can write a From line")

@@ -342,16 +342,40 @@ func TestDeclineNextToAnEndorsementGoesToReview(t *testing.T) {
 	partners(f)
 	d := f.send("endorsement-request", "ana@hr-kenya.test")["ana@hr-kenya.test"]
 	first := f.process(answer(d, "We cannot endorse this letter.").raw())
-	if first.Reply.Class != outreach.ClassDecline || first.Reply.Review {
-		t.Errorf("plain decline = %+v; want a decline, not in review", first.Reply)
+	if first.Reply.Class != outreach.ClassDecline || first.Reply.Review || first.Endorsement != nil {
+		t.Errorf("plain decline = %+v; want a decline, not in review, no endorsement", first)
 	}
 	f.process(answer(d, endorse).raw())
-	later := f.process(answer(d, "We cannot endorse this letter.").raw())
-	if !later.Reply.Review || !strings.Contains(later.Reply.Reason, "withdraw") {
-		t.Errorf("decline after an endorsement = %+v; want review asking about a withdrawal", later.Reply)
-	}
 	if es := f.endorsements(); len(es) != 1 || es[0].State != outreach.EndorsementConfirmed {
-		t.Errorf("endorsements = %+v; want the confirmed one untouched", es)
+		t.Fatalf("endorsements = %+v; want one confirmed", es)
+	}
+	later := f.process(answer(d, "Sorry, ignore that, we cannot endorse.").raw())
+	if !later.Reply.Review || later.Change != store.EndorsementHeld || !strings.Contains(later.Reply.Reason, "withdraws") {
+		t.Errorf("decline after an endorsement = %+v; want review, the endorsement held", later)
+	}
+	if es := f.endorsements(); len(es) != 1 || es[0].State != outreach.EndorsementPending {
+		t.Errorf("endorsements = %+v; want the confirmed one pending at once", es)
+	}
+}
+
+// Finding: a withdrawal after a confirmed endorsement left it confirmed.
+func TestWithdrawalHoldsTheEndorsementAtOnce(t *testing.T) {
+	for _, text := range []string{"Please withdraw our signature.", "Please remove our name from the letter.", "Retiramos nuestra firma."} {
+		t.Run(text, func(t *testing.T) {
+			f := newFixture(t, outreach.Campaign{})
+			partners(f)
+			d := f.send("endorsement-request", "ana@hr-kenya.test")["ana@hr-kenya.test"]
+			f.process(answer(d, endorse).raw())
+			rec := f.process(answer(d, text).raw())
+			if rec.Reply.Class != outreach.ClassDecline || !rec.Reply.Review || rec.Endorsement == nil || rec.Endorsement.State != outreach.EndorsementPending {
+				t.Errorf("withdrawal = %+v; want a decline in review holding the endorsement", rec)
+			}
+			for _, e := range f.endorsements() {
+				if e.State == outreach.EndorsementConfirmed {
+					t.Errorf("endorsement %+v still confirmed after a withdrawal", e)
+				}
+			}
+		})
 	}
 }
 

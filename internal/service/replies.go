@@ -120,14 +120,19 @@ type ReviewResult struct {
 // the review queue:
 //
 //   - approve accepts the reply's class: an endorsement is confirmed
-//     (created if the reply has none; Name sets the name to print), an
-//     unsubscribe suppresses the address, a hard bounce the bounced
-//     recipient (the inbox acts on neither by itself unless the mail is
-//     matched by reply token or Message-ID);
-//   - reject says the reply is not what it seemed: the endorsement it is
-//     the first evidence of is rejected;
+//     (created if the reply has none; Name sets the name to print); a
+//     decline or withdrawal withdraws the endorsement it put on hold (or,
+//     for a reply linked to none, the contact's endorsement older than the
+//     reply); an unsubscribe suppresses the address, a hard bounce the
+//     bounced recipient (the inbox acts on neither by itself unless the
+//     mail is matched by reply token or Message-ID);
+//   - reject says the reply is not what it seemed: an endorsement it
+//     created is rejected, one it confirmed goes back to pending, one it
+//     put on hold stays pending; a pending one's first evidence goes back
+//     to review, for a person to confirm again;
 //   - reclassify sets Class and then acts as approve for it; away from
-//     endorse, the reply's endorsement is rejected.
+//     endorse, it undoes what the reply did to its endorsement as reject
+//     does.
 //
 // A reply matched to no contact needs Email to be approved as an
 // endorsement. Every decision is in the audit trail.
@@ -188,6 +193,9 @@ func (s *Service) Review(ctx context.Context, p *outreach.Principal, id uint64, 
 			if addr := unsubscribeAddress(ctx, s.Store, r, c); addr != "" {
 				d.Suppress = &store.SuppressRequest{Address: addr, Reason: outreach.StatusUnsubscribed}
 			}
+			d.RejectEndorsement = true
+		case outreach.ClassDecline:
+			d.Withdraw = true
 			d.RejectEndorsement = true
 		case outreach.ClassBounce:
 			if r.Bounce != nil && r.Bounce.Hard && r.Bounce.Recipient != "" {

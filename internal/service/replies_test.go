@@ -338,3 +338,121 @@ func FuzzEndorsementCSV(f *testing.F) {
 		}
 	})
 }
+
+// endorseReply records an endorsing reply of contact as the inbox would.
+func endorseReply(t testing.TB, s *Service, key, email, state string) *store.Recorded {
+	t.Helper()
+	c, err := s.Store.Contact(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Store.RecordReply(context.Background(), &store.Incoming{Key: key,
+		Reply: outreach.Reply{MessageID: key, From: c.Email, Class: outreach.ClassEndorse, ContactID: c.ID, CampaignID: 1, Reason: "endorse",
+			Review: state == outreach.EndorsementPending, Received: time.Now().UTC()},
+		Endorse: &outreach.Endorsement{CampaignID: 1, ContactID: c.ID, Email: c.Email, Organization: c.Organization,
+			PrintName: c.Organization, Country: c.Country, State: state, Evidence: "we endorse", Source: "reply"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// declineReply records a decline of contact as the inbox would.
+func declineReply(t testing.TB, s *Service, key, email string) *store.Recorded {
+	t.Helper()
+	c, err := s.Store.Contact(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Store.RecordReply(context.Background(), &store.Incoming{Key: key, Withdraws: true,
+		Reply: outreach.Reply{MessageID: key, From: c.Email, Class: outreach.ClassDecline, ContactID: c.ID, CampaignID: 1, Reason: "decline", Received: time.Now().UTC()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func endorsementState(t testing.TB, s *Service, id uint64) string {
+	t.Helper()
+	e, err := s.Store.Endorsement(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.State
+}
+
+// Findings 2 and 5 through the review actions a coordinator has.
+func TestReviewSettlesDeclinesAndConfirmations(t *testing.T) {
+	ctx := context.Background()
+	t.Run("approving a decline withdraws the endorsement it held", func(t *testing.T) {
+		s, _ := replyFixture(t)
+		e := endorseReply(t, s, "m1", "my@org.test", outreach.EndorsementConfirmed).Endorsement
+		dec := declineReply(t, s, "m2", "my@org.test")
+		if dec.Endorsement == nil || endorsementState(t, s, e.ID) != outreach.EndorsementPending {
+			t.Fatalf("decline = %+v; want endorsement %d held pending", dec, e.ID)
+		}
+		v, err := s.Reply(ctx, replyAdmin, dec.Reply.ID)
+		if err != nil || v.Endorsement == nil || v.Endorsement.ID != e.ID {
+			t.Errorf("reply view = %+v, %v; want it to show endorsement %d", v, err, e.ID)
+		}
+		res, err := s.Review(ctx, replyCoordMY, dec.Reply.ID, ReviewApprove, ReviewInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Endorsement == nil || res.Endorsement.State != outreach.EndorsementWithdrawn {
+			t.Errorf("after approving the decline: %+v; want the endorsement withdrawn", res.Endorsement)
+		}
+	})
+	t.Run("rejecting a decline leaves the endorsement for a person", func(t *testing.T) {
+		s, _ := replyFixture(t)
+		first := endorseReply(t, s, "m1", "my@org.test", outreach.EndorsementConfirmed)
+		dec := declineReply(t, s, "m2", "my@org.test")
+		if _, err := s.SetEndorsement(ctx, replyCoordMY, first.Endorsement.ID, "confirm", ""); outreach.ErrorCode(err) != outreach.ECONFLICT {
+			t.Errorf("confirm while the decline waits = %v; want ECONFLICT", err)
+		}
+		if _, err := s.Review(ctx, replyCoordMY, dec.Reply.ID, ReviewReclassify, ReviewInput{Class: outreach.ClassOther}); err != nil {
+			t.Fatal(err)
+		}
+		if st := endorsementState(t, s, first.Endorsement.ID); st != outreach.EndorsementPending {
+			t.Fatalf("endorsement = %s; want pending", st)
+		}
+		if r, _ := s.Store.Reply(ctx, first.Reply.ID); !r.Review {
+			t.Fatalf("endorsing reply = %+v; want it back in review", r)
+		}
+		if _, err := s.Review(ctx, replyCoordMY, first.Reply.ID, ReviewApprove, ReviewInput{}); err != nil {
+			t.Fatal(err)
+		}
+		if st := endorsementState(t, s, first.Endorsement.ID); st != outreach.EndorsementConfirmed {
+			t.Errorf("endorsement after approving its reply again = %s; want confirmed", st)
+		}
+	})
+	t.Run("rejecting the reply that confirmed an endorsement", func(t *testing.T) {
+		s, _ := replyFixture(t)
+		first := endorseReply(t, s, "m1", "my@org.test", outreach.EndorsementPending)
+		yes := endorseReply(t, s, "m2", "my@org.test", outreach.EndorsementConfirmed)
+		if _, err := s.Review(ctx, replyCoordMY, yes.Reply.ID, ReviewApprove, ReviewInput{}); err != nil {
+			t.Fatal(err)
+		}
+		if st := endorsementState(t, s, first.Endorsement.ID); st != outreach.EndorsementConfirmed {
+			t.Fatalf("endorsement = %s; want confirmed", st)
+		}
+		res, err := s.Review(ctx, replyCoordMY, yes.Reply.ID, ReviewReject, ReviewInput{Note: "that yes was about the webinar"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Endorsement == nil || res.Endorsement.State != outreach.EndorsementPending {
+			t.Errorf("after rejecting the confirming reply: %+v; want the endorsement pending", res.Endorsement)
+		}
+	})
+	t.Run("a decline found in an unclear reply", func(t *testing.T) {
+		s, _ := replyFixture(t)
+		e := endorseReply(t, s, "m1", "my@org.test", outreach.EndorsementConfirmed).Endorsement
+		id := recordReply(t, s, "m2", "my@org.test", replyContactID(t, s, "my@org.test"), outreach.ClassOther, true)
+		if _, err := s.Review(ctx, replyCoordMY, id, ReviewReclassify, ReviewInput{Class: outreach.ClassDecline}); err != nil {
+			t.Fatal(err)
+		}
+		if st := endorsementState(t, s, e.ID); st != outreach.EndorsementWithdrawn {
+			t.Errorf("endorsement after reclassifying a later reply as a decline = %s; want withdrawn", st)
+		}
+	})
+}

@@ -127,12 +127,122 @@ func endorseTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, by string) (
 	return e, EndorsementCreated, note, nil
 }
 
-// linkReply records that reply is evidence of endorsement.
-func linkReply(tx *bolt.Tx, endorsementID, replyID uint64) error {
-	if err := bucket(tx, "endorsement_replies").Put(key(u64(endorsementID), u64(replyID)), nil); err != nil {
+// Roles of a reply linked to an endorsement, the value stored under
+// endorsement_replies; plain evidence has none.
+const (
+	// roleConfirmed: the reply's sure reading or a person's approval of it
+	// confirmed the endorsement. One reply at most has it, and only while
+	// the endorsement stays confirmed.
+	roleConfirmed = "confirmed"
+	// roleHeld: a decline or withdrawal that put the endorsement on hold.
+	roleHeld = "held"
+)
+
+// linkReply records that reply is evidence of endorsement, in role ("" for
+// plain evidence).
+func linkReply(tx *bolt.Tx, endorsementID, replyID uint64, role string) error {
+	var v []byte
+	if role != "" {
+		v = []byte(role)
+	}
+	if err := bucket(tx, "endorsement_replies").Put(key(u64(endorsementID), u64(replyID)), v); err != nil {
 		return err
 	}
 	return bucket(tx, "reply_endorsement").Put(u64(replyID), u64(endorsementID))
+}
+
+// linkRole returns the role of reply in endorsement's evidence.
+func linkRole(tx *bolt.Tx, endorsementID, replyID uint64) string {
+	return string(bucket(tx, "endorsement_replies").Get(key(u64(endorsementID), u64(replyID))))
+}
+
+// markConfirmed records that reply confirmed endorsement.
+func markConfirmed(tx *bolt.Tx, endorsementID, replyID uint64) error {
+	if err := clearConfirmed(tx, endorsementID); err != nil {
+		return err
+	}
+	return linkReply(tx, endorsementID, replyID, roleConfirmed)
+}
+
+// clearConfirmed makes the reply that confirmed endorsement plain evidence.
+func clearConfirmed(tx *bolt.Tx, endorsementID uint64) error {
+	b := bucket(tx, "endorsement_replies")
+	prefix := u64(endorsementID)
+	var ks [][]byte
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if string(v) == roleConfirmed {
+			ks = append(ks, bytes.Clone(k))
+		}
+	}
+	for _, k := range ks {
+		if err := b.Put(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heldInReview returns a decline or withdrawal that put endorsement on
+// hold and waits for a person, or nil.
+func heldInReview(tx *bolt.Tx, endorsementID uint64) *outreach.Reply {
+	for _, rid := range endorsementReplies(tx, endorsementID) {
+		if linkRole(tx, endorsementID, rid) != roleHeld {
+			continue
+		}
+		if r, err := getReply(tx, rid); err == nil && r.Review && r.Resolved == "" {
+			return r
+		}
+	}
+	return nil
+}
+
+// holdTx puts e on hold for reply replyID, a decline or a withdrawal: a
+// confirmed endorsement goes back to pending at once, so that no letter
+// carries it while a person decides; approving the reply withdraws it.
+func holdTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, replyID uint64) error {
+	if e.State == outreach.EndorsementConfirmed {
+		e.State, e.Updated, e.By = outreach.EndorsementPending, now, inboxUser
+		if err := putEndorsement(tx, e); err != nil {
+			return err
+		}
+		if err := clearConfirmed(tx, e.ID); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("confirmed -> pending: reply %d may take it back", replyID)
+		if err := appendAudit(tx, now, inboxUser, "endorsement.hold", endorsementObject(e), detail); err != nil {
+			return err
+		}
+	}
+	return linkReply(tx, e.ID, replyID, roleHeld)
+}
+
+// unconfirmTx sets confirmed e back to pending, audited: a person set
+// aside the reply that confirmed it.
+func unconfirmTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, by, note string) error {
+	e.State, e.Updated, e.By = outreach.EndorsementPending, now, by
+	if err := putEndorsement(tx, e); err != nil {
+		return err
+	}
+	if err := clearConfirmed(tx, e.ID); err != nil {
+		return err
+	}
+	return appendAudit(tx, now, by, "endorsement.unconfirm", endorsementObject(e), "confirmed -> pending: "+note)
+}
+
+// reopenReply puts reply id back in the review queue with why added to its
+// reason; it does nothing to a reply already there or not found.
+func reopenReply(tx *bolt.Tx, id uint64, why string) error {
+	if id == 0 {
+		return nil
+	}
+	r, err := getReply(tx, id)
+	if err != nil || (r.Review && r.Resolved == "") {
+		return nil
+	}
+	r.Review, r.Resolved = true, ""
+	r.Reason += "; " + why
+	return putReply(tx, r)
 }
 
 func replyEndorsement(tx *bolt.Tx, replyID uint64) *outreach.Endorsement {
@@ -178,9 +288,11 @@ var stateAction = map[string]string{
 }
 
 // setStateTx moves e to state, audited. Confirming requires that the
-// contact has no other active endorsement in the campaign. The replies
+// contact has no other active endorsement in the campaign and that no
+// decline or withdrawal that put e on hold waits for review. The replies
 // that are its evidence leave the review queue when a person confirms or
-// rejects it.
+// rejects it. No reply keeps the role of having confirmed it: a caller
+// confirming it through a reply marks that reply afterwards.
 func setStateTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, state, by, note string) error {
 	if !slices.Contains(transitions[state], e.State) {
 		return outreach.Errorf(outreach.ECONFLICT, "endorsement %d is %s: it cannot be %s", e.ID, e.State, state)
@@ -193,6 +305,13 @@ func setStateTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, state, by, 
 		if other != nil {
 			return outreach.Errorf(outreach.ECONFLICT, "%s already has endorsement %d (%s) in this campaign", e.Email, other.ID, other.State)
 		}
+		if r := heldInReview(tx, e.ID); r != nil {
+			return outreach.Errorf(outreach.ECONFLICT, "endorsement %d (%s): reply %d (%s) may take it back and waits for review: approve that reply (it withdraws the endorsement) or reject it first",
+				e.ID, e.Email, r.ID, r.Class)
+		}
+	}
+	if err := clearConfirmed(tx, e.ID); err != nil {
+		return err
 	}
 	detail := e.State + " -> " + state
 	if note != "" {

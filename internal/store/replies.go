@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/outreach-coalition/outreach/internal/outreach"
@@ -82,6 +83,12 @@ type Incoming struct {
 	// thank-you: a send of the latest "thank-you" template version to the
 	// endorsing contact, without list headers.
 	ThankYou Mint
+	// Withdraws marks a reply that may take back an endorsement (a
+	// decline or a withdrawal): the contact's pending or confirmed
+	// endorsement in Reply.CampaignID is put on hold (a confirmed one is
+	// pending again at once, so no letter carries it) and the reply goes to
+	// review linked to it. Approving the reply withdraws it (Decision.Withdraw).
+	Withdraws bool
 }
 
 // Recorded is what RecordReply did.
@@ -90,8 +97,9 @@ type Recorded struct {
 	// nothing changed but the checkpoint, and Reply is the earlier one.
 	Duplicate bool
 	Reply     outreach.Reply
-	// Endorsement is the endorsement the reply created or was attached to
-	// as further evidence; Change says which ("created", "attached").
+	// Endorsement is the endorsement the reply created, was attached to as
+	// further evidence, or put on hold (Incoming.Withdraws); Change says
+	// which ("created", "attached", "held").
 	Endorsement *outreach.Endorsement
 	Change      string
 	// Suppressed lists the addresses newly suppressed.
@@ -105,6 +113,7 @@ const (
 	EndorsementCreated   = "created"
 	EndorsementConfirmed = "confirmed"
 	EndorsementAttached  = "attached"
+	EndorsementHeld      = "held"
 )
 
 // inboxUser is the audit trail's name for changes the inbox makes.
@@ -154,7 +163,11 @@ func (s *Store) RecordReply(ctx context.Context, in *Incoming) (*Recorded, error
 			if err != nil {
 				return err
 			}
-			if err := linkReply(tx, got.ID, r.ID); err != nil {
+			role := ""
+			if change == EndorsementCreated && got.State == outreach.EndorsementConfirmed {
+				role = roleConfirmed
+			}
+			if err := linkReply(tx, got.ID, r.ID, role); err != nil {
 				return err
 			}
 			if note != "" {
@@ -168,6 +181,21 @@ func (s *Store) RecordReply(ctx context.Context, in *Incoming) (*Recorded, error
 				if out.ThankYouSend, err = thankYouTx(tx, now, got, in.ThankYou); err != nil {
 					return err
 				}
+			}
+		}
+		if in.Withdraws && r.ContactID != 0 && r.CampaignID != 0 {
+			e, err := activeEndorsement(tx, r.ContactID, r.CampaignID, 0)
+			if err != nil {
+				return err
+			}
+			if e != nil {
+				was := e.State
+				if err := holdTx(tx, now, e, r.ID); err != nil {
+					return err
+				}
+				r.Review = true
+				r.Reason += fmt.Sprintf("; endorsement %d (%s) is pending until a person decides: approving this reply withdraws it", e.ID, was)
+				out.Endorsement, out.Change = e, EndorsementHeld
 			}
 		}
 		for _, sup := range in.Suppress {
@@ -384,9 +412,18 @@ type Decision struct {
 	// Organization, PrintName, Country and Evidence filled in). A
 	// non-empty PrintName replaces the stored one.
 	Confirm *outreach.Endorsement
-	// RejectEndorsement rejects the endorsement the reply is the first
-	// evidence of, pending or confirmed.
+	// RejectEndorsement undoes what the reply did to its endorsement: one
+	// it created is rejected; one its reading or approval confirmed goes
+	// back to pending; one it put on hold stays pending. A pending
+	// endorsement's first evidence goes back to review, so that a person
+	// settles it. An endorsement the reply is only further evidence of is
+	// left alone.
 	RejectEndorsement bool
+	// Withdraw withdraws the endorsement the reply put on hold; for a
+	// reply linked to none, the contact's active endorsement in the
+	// campaign if it is older than the reply. It wins over
+	// RejectEndorsement.
+	Withdraw bool
 	// Suppress, when set, suppresses an address at once.
 	Suppress *SuppressRequest
 	// ThankYou, when set, thanks the contact of a newly confirmed
@@ -402,8 +439,9 @@ type Decided struct {
 }
 
 // DecideReply applies a person's verdict on a reply: it takes the reply out
-// of review, sets its class, confirms or rejects its endorsement and
-// suppresses as asked, with audit entries, in one transaction.
+// of review, sets its class, confirms, withdraws or rejects its
+// endorsement and suppresses as asked, with audit entries, in one
+// transaction.
 func (s *Store) DecideReply(ctx context.Context, d Decision) (*Decided, error) {
 	out := &Decided{}
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -419,47 +457,16 @@ func (s *Store) DecideReply(ctx context.Context, d Decision) (*Decided, error) {
 		if r.CampaignID == 0 && d.CampaignID != 0 {
 			r.CampaignID = d.CampaignID
 		}
+		// Out of the queue first: the reply is settled by this decision.
+		r.Review, r.Resolved = false, d.By
+		if err := putReply(tx, r); err != nil {
+			return err
+		}
 		linked := replyEndorsement(tx, r.ID)
-		switch {
-		case d.Confirm != nil:
-			var e *outreach.Endorsement
-			newly := false
-			if linked != nil {
-				if linked.State != outreach.EndorsementConfirmed {
-					if err := setStateTx(tx, now, linked, outreach.EndorsementConfirmed, d.By, d.Note); err != nil {
-						return err
-					}
-					newly = true
-				}
-				if d.Confirm.PrintName != "" && d.Confirm.PrintName != linked.PrintName {
-					linked.PrintName = d.Confirm.PrintName
-					linked.Updated = now
-					if err := putEndorsement(tx, linked); err != nil {
-						return err
-					}
-					if err := appendAudit(tx, now, d.By, "endorsement.rename", endorsementObject(linked), linked.PrintName); err != nil {
-						return err
-					}
-				}
-				e = linked
-			} else {
-				c := *d.Confirm
-				c.State, c.ReplyID, c.MessageID = outreach.EndorsementConfirmed, r.ID, r.MessageID
-				got, change, _, err := endorseTx(tx, now, &c, d.By)
-				if err != nil {
-					return err
-				}
-				if err := linkReply(tx, got.ID, r.ID); err != nil {
-					return err
-				}
-				if got.State != outreach.EndorsementConfirmed {
-					if err := setStateTx(tx, now, got, outreach.EndorsementConfirmed, d.By, d.Note); err != nil {
-						return err
-					}
-					change = EndorsementConfirmed
-				}
-				newly = change != EndorsementAttached
-				e = got
+		if d.Confirm != nil {
+			e, newly, err := confirmReplyTx(tx, now, r, linked, d)
+			if err != nil {
+				return err
 			}
 			out.Endorsement = e
 			if newly && d.ThankYou != nil {
@@ -467,13 +474,10 @@ func (s *Store) DecideReply(ctx context.Context, d Decision) (*Decided, error) {
 					return err
 				}
 			}
-		case d.RejectEndorsement && linked != nil && linked.ReplyID == r.ID:
-			if linked.State == outreach.EndorsementPending || linked.State == outreach.EndorsementConfirmed {
-				if err := setStateTx(tx, now, linked, outreach.EndorsementRejected, d.By, d.Note); err != nil {
-					return err
-				}
-			}
-			out.Endorsement = linked
+		} else if e, err := undoReplyTx(tx, now, r, linked, d); err != nil {
+			return err
+		} else {
+			out.Endorsement = e
 		}
 		if d.Suppress != nil {
 			if _, err := suppressOnce(tx, now, d.Suppress.Address, d.Suppress.Reason, fmt.Sprintf("reply %d, decided by %s", r.ID, d.By)); err != nil {
@@ -488,8 +492,6 @@ func (s *Store) DecideReply(ctx context.Context, d Decision) (*Decided, error) {
 		if d.Note != "" {
 			detail += ": " + d.Note
 		}
-		r.Review = false
-		r.Resolved = d.By
 		if err := putReply(tx, r); err != nil {
 			return err
 		}
@@ -500,4 +502,91 @@ func (s *Store) DecideReply(ctx context.Context, d Decision) (*Decided, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// confirmReplyTx confirms the endorsement a person approved reply r as
+// (linked, or made from d.Confirm), marks r as the reply that confirmed it,
+// and reports whether it was newly confirmed.
+func confirmReplyTx(tx *bolt.Tx, now time.Time, r *outreach.Reply, linked *outreach.Endorsement, d Decision) (*outreach.Endorsement, bool, error) {
+	if linked != nil {
+		newly := false
+		if linked.State != outreach.EndorsementConfirmed {
+			if err := setStateTx(tx, now, linked, outreach.EndorsementConfirmed, d.By, d.Note); err != nil {
+				return nil, false, err
+			}
+			if err := markConfirmed(tx, linked.ID, r.ID); err != nil {
+				return nil, false, err
+			}
+			newly = true
+		}
+		if d.Confirm.PrintName != "" && d.Confirm.PrintName != linked.PrintName {
+			linked.PrintName = d.Confirm.PrintName
+			linked.Updated = now
+			if err := putEndorsement(tx, linked); err != nil {
+				return nil, false, err
+			}
+			if err := appendAudit(tx, now, d.By, "endorsement.rename", endorsementObject(linked), linked.PrintName); err != nil {
+				return nil, false, err
+			}
+		}
+		return linked, newly, nil
+	}
+	c := *d.Confirm
+	c.State, c.ReplyID, c.MessageID = outreach.EndorsementConfirmed, r.ID, r.MessageID
+	got, change, _, err := endorseTx(tx, now, &c, d.By)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := linkReply(tx, got.ID, r.ID, ""); err != nil {
+		return nil, false, err
+	}
+	if got.State != outreach.EndorsementConfirmed {
+		if err := setStateTx(tx, now, got, outreach.EndorsementConfirmed, d.By, d.Note); err != nil {
+			return nil, false, err
+		}
+		change = EndorsementConfirmed
+	}
+	if change == EndorsementAttached {
+		return got, false, nil
+	}
+	return got, true, markConfirmed(tx, got.ID, r.ID)
+}
+
+// undoReplyTx applies d.Withdraw and d.RejectEndorsement to the endorsement
+// reply r is linked to, and returns it (nil when there is none).
+func undoReplyTx(tx *bolt.Tx, now time.Time, r *outreach.Reply, linked *outreach.Endorsement, d Decision) (*outreach.Endorsement, error) {
+	if linked == nil && d.Withdraw && r.ContactID != 0 && r.CampaignID != 0 {
+		e, err := activeEndorsement(tx, r.ContactID, r.CampaignID, 0)
+		if err != nil || e == nil || r.Received.Before(e.Time) {
+			return nil, err
+		}
+		if err := linkReply(tx, e.ID, r.ID, roleHeld); err != nil {
+			return nil, err
+		}
+		linked = e
+	}
+	if linked == nil || !active(linked.State) {
+		return linked, nil
+	}
+	role := linkRole(tx, linked.ID, r.ID)
+	note := d.Note
+	if note == "" {
+		note = fmt.Sprintf("reply %d, %s by %s", r.ID, strings.TrimPrefix(d.Action, "review."), d.By)
+	}
+	pendingAgain := fmt.Sprintf("endorsement %d is pending: reply %d was set aside by %s; approve this reply to confirm it again", linked.ID, r.ID, d.By)
+	switch {
+	case d.Withdraw && role == roleHeld:
+		return linked, setStateTx(tx, now, linked, outreach.EndorsementWithdrawn, d.By, note)
+	case !d.RejectEndorsement:
+	case linked.ReplyID == r.ID:
+		return linked, setStateTx(tx, now, linked, outreach.EndorsementRejected, d.By, note)
+	case role == roleConfirmed && linked.State == outreach.EndorsementConfirmed:
+		if err := unconfirmTx(tx, now, linked, d.By, note); err != nil {
+			return nil, err
+		}
+		return linked, reopenReply(tx, linked.ReplyID, pendingAgain)
+	case role == roleHeld && linked.State == outreach.EndorsementPending:
+		return linked, reopenReply(tx, linked.ReplyID, pendingAgain)
+	}
+	return linked, nil
 }

@@ -439,3 +439,158 @@ func TestRepliesFilterAndPage(t *testing.T) {
 		t.Errorf("page of 3 = %v, next %d; want 3 items and next 3", ids(page), next)
 	}
 }
+
+// approveAsEndorsement is a person approving reply id as c's endorsement.
+func approveAsEndorsement(t *testing.T, s *Store, c *outreach.Contact, id uint64, action string) *Decided {
+	t.Helper()
+	d, err := s.DecideReply(context.Background(), Decision{ReplyID: id, By: "ana", Action: action, Class: outreach.ClassEndorse,
+		Confirm: &outreach.Endorsement{CampaignID: 1, ContactID: c.ID, Email: c.Email, Organization: c.Organization, Country: c.Country, Source: "reply", Evidence: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func mustReply(t *testing.T, s *Store, id uint64) *outreach.Reply {
+	t.Helper()
+	r, err := s.Reply(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Finding: rejecting the reply whose approval confirmed an endorsement left
+// it confirmed, since only the reply that created it counted.
+func TestRejectingTheReplyThatConfirmedAnEndorsement(t *testing.T) {
+	ctx := context.Background()
+	t.Run("approved evidence reply", func(t *testing.T) {
+		s := MustOpen(t)
+		c := mustContact(t, s, "a@example.test", "MY")
+		first := mustRecord(t, s, endorsing(c, "m1", outreach.EndorsementPending))
+		yes := mustRecord(t, s, endorsing(c, "m2", outreach.EndorsementConfirmed))
+		if got := approveAsEndorsement(t, s, c, yes.Reply.ID, "review.approve"); got.Endorsement.State != outreach.EndorsementConfirmed {
+			t.Fatalf("approved = %+v; want the endorsement confirmed", got.Endorsement)
+		}
+		got, err := s.DecideReply(ctx, Decision{ReplyID: yes.Reply.ID, By: "ana", Action: "review.reject", Class: outreach.ClassEndorse, RejectEndorsement: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Endorsement == nil || got.Endorsement.State != outreach.EndorsementPending {
+			t.Fatalf("endorsement after rejecting the reply that confirmed it = %+v; want pending", got.Endorsement)
+		}
+		if e, _ := s.Endorsement(ctx, first.Endorsement.ID); e.State != outreach.EndorsementPending {
+			t.Errorf("stored endorsement = %s; want pending", e.State)
+		}
+		if r := mustReply(t, s, first.Reply.ID); !r.Review || r.Resolved != "" {
+			t.Errorf("first evidence reply = %+v; want it back in review", r)
+		}
+	})
+	t.Run("reclassified reply", func(t *testing.T) {
+		s := MustOpen(t)
+		c := mustContact(t, s, "a@example.test", "MY")
+		first := mustRecord(t, s, endorsing(c, "m1", outreach.EndorsementPending))
+		q := mustRecord(t, s, &Incoming{Key: "m2", Reply: outreach.Reply{From: c.Email, Class: outreach.ClassOther, ContactID: c.ID, CampaignID: 1, Review: true}})
+		if got := approveAsEndorsement(t, s, c, q.Reply.ID, "review.reclassify"); got.Endorsement.ID != first.Endorsement.ID || got.Endorsement.State != outreach.EndorsementConfirmed {
+			t.Fatalf("reclassified = %+v; want endorsement %d confirmed", got.Endorsement, first.Endorsement.ID)
+		}
+		got, err := s.DecideReply(ctx, Decision{ReplyID: q.Reply.ID, By: "ana", Action: "review.reclassify", Class: outreach.ClassOther, RejectEndorsement: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Endorsement == nil || got.Endorsement.State != outreach.EndorsementPending {
+			t.Errorf("endorsement after reclassifying away the reply that confirmed it = %+v; want pending", got.Endorsement)
+		}
+	})
+	t.Run("further evidence only", func(t *testing.T) {
+		s := MustOpen(t)
+		c := mustContact(t, s, "a@example.test", "MY")
+		first := mustRecord(t, s, endorsing(c, "m1", outreach.EndorsementConfirmed))
+		more := mustRecord(t, s, endorsing(c, "m2", outreach.EndorsementConfirmed))
+		got, err := s.DecideReply(ctx, Decision{ReplyID: more.Reply.ID, By: "ana", Action: "review.reject", Class: outreach.ClassEndorse, RejectEndorsement: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, _ := s.Endorsement(ctx, first.Endorsement.ID); e.State != outreach.EndorsementConfirmed {
+			t.Errorf("endorsement after rejecting a reply that changed nothing = %s (%+v); want confirmed", e.State, got)
+		}
+		// Rejecting the reply that made it rejects it.
+		got, err = s.DecideReply(ctx, Decision{ReplyID: first.Reply.ID, By: "ana", Action: "review.reject", Class: outreach.ClassEndorse, RejectEndorsement: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Endorsement.State != outreach.EndorsementRejected {
+			t.Errorf("endorsement after rejecting the reply that made it = %s; want rejected", got.Endorsement.State)
+		}
+	})
+}
+
+func declining(c *outreach.Contact, key string) *Incoming {
+	return &Incoming{Key: key, Withdraws: true,
+		Reply: outreach.Reply{MessageID: key, From: c.Email, Class: outreach.ClassDecline, ContactID: c.ID, CampaignID: 1, Reason: "decline"}}
+}
+
+// Finding: a decline after a confirmed endorsement left it confirmed, so
+// letters could go out with it.
+func TestDeclineHoldsTheEndorsementAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	c := mustContact(t, s, "a@example.test", "MY")
+	conf := mustRecord(t, s, endorsing(c, "m1", outreach.EndorsementConfirmed))
+	dec := mustRecord(t, s, declining(c, "m2"))
+	if dec.Change != EndorsementHeld || dec.Endorsement == nil || dec.Endorsement.ID != conf.Endorsement.ID ||
+		dec.Endorsement.State != outreach.EndorsementPending || !dec.Reply.Review {
+		t.Fatalf("decline = %+v; want endorsement %d held pending, the decline in review", dec, conf.Endorsement.ID)
+	}
+	if es, _ := s.Endorsements(ctx, EndorsementFilter{State: outreach.EndorsementConfirmed}); len(es) != 0 {
+		t.Errorf("confirmed endorsements = %+v; want none", es)
+	}
+	if e, _ := s.ReplyEndorsement(ctx, dec.Reply.ID); e == nil || e.ID != conf.Endorsement.ID {
+		t.Errorf("the decline is linked to %+v; want endorsement %d", e, conf.Endorsement.ID)
+	}
+	// Nobody confirms it again while the decline waits.
+	if _, _, err := s.SetEndorsementState(ctx, conf.Endorsement.ID, outreach.EndorsementConfirmed, "ana", "", nil); outreach.ErrorCode(err) != outreach.ECONFLICT {
+		t.Errorf("confirm while the decline waits for review = %v; want ECONFLICT", err)
+	}
+	if _, err := s.DecideReply(ctx, Decision{ReplyID: conf.Reply.ID, By: "ana", Action: "review.approve", Class: outreach.ClassEndorse,
+		Confirm: &outreach.Endorsement{CampaignID: 1, ContactID: c.ID, Email: c.Email}}); outreach.ErrorCode(err) != outreach.ECONFLICT {
+		t.Errorf("approve the endorsing reply while the decline waits = %v; want ECONFLICT", err)
+	}
+	// Approving the decline withdraws it.
+	got, err := s.DecideReply(ctx, Decision{ReplyID: dec.Reply.ID, By: "ana", Action: "review.approve", Class: outreach.ClassDecline, Withdraw: true, RejectEndorsement: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Endorsement == nil || got.Endorsement.State != outreach.EndorsementWithdrawn {
+		t.Errorf("endorsement after approving the decline = %+v; want withdrawn", got.Endorsement)
+	}
+	// A decline from a contact without an endorsement holds nothing.
+	d := mustContact(t, s, "b@example.test", "MY")
+	if rec := mustRecord(t, s, declining(d, "m3")); rec.Endorsement != nil || rec.Reply.Review {
+		t.Errorf("plain decline = %+v; want nothing held, no review", rec)
+	}
+}
+
+// A decline a person rejects (not a decline after all) leaves the
+// endorsement pending, its first evidence back in review for a person to
+// confirm.
+func TestRejectedDeclineLeavesTheEndorsementToAPerson(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	c := mustContact(t, s, "a@example.test", "MY")
+	conf := mustRecord(t, s, endorsing(c, "m1", outreach.EndorsementConfirmed))
+	dec := mustRecord(t, s, declining(c, "m2"))
+	got, err := s.DecideReply(ctx, Decision{ReplyID: dec.Reply.ID, By: "ana", Action: "review.reject", Class: outreach.ClassDecline, RejectEndorsement: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Endorsement == nil || got.Endorsement.State != outreach.EndorsementPending {
+		t.Fatalf("endorsement after rejecting the decline = %+v; want pending", got.Endorsement)
+	}
+	if r := mustReply(t, s, conf.Reply.ID); !r.Review {
+		t.Fatalf("endorsing reply = %+v; want it back in review", r)
+	}
+	if got := approveAsEndorsement(t, s, c, conf.Reply.ID, "review.approve"); got.Endorsement.State != outreach.EndorsementConfirmed {
+		t.Errorf("approving the endorsing reply = %+v; want confirmed", got.Endorsement)
+	}
+}

@@ -42,7 +42,9 @@ package store
 //	endorsements         id -> JSON outreach.Endorsement
 //	endorsements_by_contact contact id|campaign id|endorsement id -> nil (at most one pending or
 //	                     confirmed per contact and campaign)
-//	endorsement_replies  endorsement id|reply id -> nil: the replies that are its evidence
+//	endorsement_replies  endorsement id|reply id -> the reply's role: nil for evidence, "confirmed"
+//	                     for the reply whose reading or approval confirmed it (while it is
+//	                     confirmed), "held" for a decline or withdrawal that put it on hold
 //	reply_endorsement    reply id -> endorsement id
 //	letters              id -> JSON outreach.Letter
 //	letter_sends         letter id|country -> JSON store.LetterCountry: when a readiness rule
