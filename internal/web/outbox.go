@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/csv"
 	"html/template"
 	"net/http"
@@ -92,9 +93,51 @@ func (s *Server) deliveryLogCSV(w http.ResponseWriter, r *http.Request, p *outre
 	return cw.Error()
 }
 
-func (s *Server) capturedMail(w http.ResponseWriter, r *http.Request, p *outreach.Principal) error {
+// captured returns the captured messages p may see, oldest first: every
+// one for an unscoped principal; for one scoped to countries, those whose
+// every recipient is a contact in its countries.
+func (s *Server) captured(ctx context.Context, p *outreach.Principal) ([]devmail.Message, error) {
 	if s.Captured == nil {
-		return outreach.Errorf(outreach.ENOTFOUND, "mail is not being captured: smtp.url is set, so mail is delivered")
+		return nil, outreach.Errorf(outreach.ENOTFOUND, "mail is not being captured: smtp.url is set, so mail is delivered")
+	}
+	msgs := s.Captured.Messages()
+	if len(p.Countries) == 0 {
+		return msgs, nil
+	}
+	seen := map[string]bool{}
+	inScope := func(addr string) (bool, error) {
+		key := outreach.EmailKey(addr)
+		if ok, done := seen[key]; done {
+			return ok, nil
+		}
+		_, err := s.Svc.Contact(ctx, p, addr)
+		if err != nil && outreach.ErrorCode(err) != outreach.ENOTFOUND {
+			return false, err
+		}
+		seen[key] = err == nil
+		return err == nil, nil
+	}
+	var out []devmail.Message
+	for _, m := range msgs {
+		ok := len(m.To) > 0
+		for _, to := range m.To {
+			in, err := inScope(to)
+			if err != nil {
+				return nil, err
+			}
+			ok = ok && in
+		}
+		if ok {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) capturedMail(w http.ResponseWriter, r *http.Request, p *outreach.Principal) error {
+	msgs, err := s.captured(r.Context(), p)
+	if err != nil {
+		return err
 	}
 	type msg struct {
 		ID       int       `json:"id"`
@@ -106,7 +149,7 @@ func (s *Server) capturedMail(w http.ResponseWriter, r *http.Request, p *outreac
 	}
 	out := []msg{}
 	raw := r.URL.Query().Get("raw") == "true"
-	for _, m := range s.Captured.Messages() {
+	for _, m := range msgs {
 		x := msg{ID: m.ID, From: m.From, To: m.To, Subject: m.Subject, Received: m.Received}
 		if raw {
 			x.Raw = string(m.Raw)

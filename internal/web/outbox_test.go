@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/outreach-coalition/outreach/internal/outreach"
+	"github.com/outreach-coalition/outreach/internal/service"
 	"github.com/outreach-coalition/outreach/internal/store"
 )
 
@@ -72,5 +74,57 @@ func TestDeliveryLogExportHasNoFormulas(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the export lacks the server's answer, escaped: %q", rows)
+	}
+}
+
+// Captured mail is scoped like the contacts it was sent to: a coordinator
+// scoped to MY sees the messages to MY contacts only, in the API and on
+// the pages.
+func TestCapturedMailIsScoped(t *testing.T) {
+	ctx := context.Background()
+	f := newUIFixture(t)
+	admin := &outreach.Principal{Name: "admin", Role: outreach.RoleAdmin}
+	v, err := f.svc.CreateWave(ctx, admin, service.WaveInput{Name: "call", Template: "call-to-action", Filter: "kind = partner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.waitWave(t, v.ID)
+	type msg struct {
+		ID int      `json:"id"`
+		To []string `json:"to"`
+	}
+	list := func(token string) map[string]int {
+		var ms []msg
+		if err := json.Unmarshal([]byte(f.mustGet(t, "/api/v1/devmail/messages", token)), &ms); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, m := range ms {
+			out[strings.Join(m.To, ",")] = m.ID
+		}
+		return out
+	}
+	all := list(f.admin)
+	phID, ok := all["dela@phrights.ph.test"]
+	if len(all) != 5 || !ok {
+		t.Fatalf("the admin sees %v; want the 5 partners' messages", all)
+	}
+	mine := list(f.coordMY)
+	if len(mine) != 3 {
+		t.Errorf("the MY coordinator sees %v; want the 3 messages to MY partners", mine)
+	}
+	for to := range mine {
+		if !strings.HasSuffix(to, ".my.test") {
+			t.Errorf("the MY coordinator sees the message to %s", to)
+		}
+	}
+	if page := f.mustGet(t, "/mail", f.coordMY); strings.Contains(page, "ph.test") || !strings.Contains(page, "ana@rights.my.test") {
+		t.Errorf("the captured mail page for the MY coordinator lists PH mail or lacks MY mail")
+	}
+	if code, _ := f.fetch(t, "GET", fmt.Sprintf("/mail/%d", phID), f.coordMY, nil); code != http.StatusNotFound {
+		t.Errorf("GET /mail/%d (to PH) by the MY coordinator = %d; want 404", phID, code)
+	}
+	if page := f.mustGet(t, fmt.Sprintf("/mail/%d", phID), f.admin); !strings.Contains(page, "dela@phrights.ph.test") {
+		t.Errorf("the admin cannot read the message to PH")
 	}
 }

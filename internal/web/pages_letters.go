@@ -73,10 +73,10 @@ func (s *Server) sendLetterPage(w http.ResponseWriter, r *http.Request, p *outre
 }
 
 func (s *Server) mailPage(w http.ResponseWriter, r *http.Request, p *outreach.Principal) error {
-	if s.Captured == nil {
-		return outreach.Errorf(outreach.ENOTFOUND, "mail is not being captured: smtp.url is set, so mail is delivered")
+	msgs, err := s.captured(r.Context(), p)
+	if err != nil {
+		return err
 	}
-	msgs := s.Captured.Messages()
 	slices.Reverse(msgs)
 	if len(msgs) > 500 {
 		msgs = msgs[:500]
@@ -85,15 +85,16 @@ func (s *Server) mailPage(w http.ResponseWriter, r *http.Request, p *outreach.Pr
 }
 
 func (s *Server) messagePage(w http.ResponseWriter, r *http.Request, p *outreach.Principal) error {
-	if s.Captured == nil {
-		return outreach.Errorf(outreach.ENOTFOUND, "mail is not being captured: smtp.url is set, so mail is delivered")
+	msgs, err := s.captured(r.Context(), p)
+	if err != nil {
+		return err
 	}
 	id, err := strconv.Atoi(r.PathValue("id"))
 	if err != nil {
 		return outreach.FieldError("id", "%q is not a number", r.PathValue("id"))
 	}
 	var m *devmail.Message
-	for _, x := range s.Captured.Messages() {
+	for _, x := range msgs {
 		if x.ID == id {
 			m = &x
 		}
