@@ -48,6 +48,24 @@ func (s *Servers) AddUser(t testing.TB, local string) string {
 	if err := f.Close(); err != nil {
 		t.Fatalf("add user %s: %v", addr, err)
 	}
+	// Dovecot notices a changed passwd file by its size and mtime; two
+	// appends within one second by parallel tests can leave it with a
+	// stale copy for a moment. Wait until its userdb knows the user, or
+	// LMTP refuses mail to it with 5.1.1.
+	deadline := time.Now().Add(serverWait)
+	for {
+		out, err := exec.Command("doveadm", "-c", s.DovecotConfig, "user", addr).CombinedOutput()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("add user %s: dovecot does not know it: %v: %s", addr, err, out)
+		}
+		// Touch the file so the next lookup re-reads it.
+		now := time.Now()
+		os.Chtimes(path, now, now)
+		time.Sleep(100 * time.Millisecond)
+	}
 	return addr
 }
 
