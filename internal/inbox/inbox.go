@@ -41,6 +41,10 @@
 // Config.SoftBounceWindow suppress the address. A DSN about another
 // address, or matched otherwise, goes to review.
 //
+// An unsubscribe request from a contact with an endorsement goes to review
+// too ("remove us" may mean from the letter), which keeps the country's
+// letter waiting until a person settles it.
+//
 // A decline or a withdrawal from a contact with a pending or confirmed
 // endorsement puts it on hold at once (store.Incoming.Withdraws): a
 // confirmed one is pending again, so no letter carries it, and the reply
@@ -385,6 +389,15 @@ func (in *Inbox) decide(ctx context.Context, m *mailreply.Message, res mailreply
 	case outreach.ClassDecline:
 		inc.Withdraws = mt.contact != nil && mt.campaign != nil
 	case outreach.ClassUnsubscribe:
+		if mt.contact != nil && mt.campaign != nil {
+			e, err := in.st.ActiveEndorsement(ctx, mt.contact.ID, mt.campaign.ID)
+			if err != nil {
+				return fmt.Errorf("unsubscribe: %w", err)
+			}
+			if e != nil {
+				note(true, "the contact has endorsement %d (%s): does this withdraw it too? (outreach endorsements withdraw %d)", e.ID, e.State, e.ID)
+			}
+		}
 		if !authentic(mt) {
 			note(true, "unsubscribe request not suppressed: it answers no message of ours (reply token or Message-ID), and anyone can write a From line")
 			return nil

@@ -497,3 +497,16 @@ func TestLaterRepliesNeverConfirmWithoutAPerson(t *testing.T) {
 		}
 	})
 }
+
+// "Remove us" from an endorser may mean from the letter: the address is
+// suppressed at once and the reply waits for a person.
+func TestUnsubscribeFromAnEndorserGoesToReview(t *testing.T) {
+	f := newFixture(t, outreach.Campaign{})
+	partners(f)
+	d := f.send("endorsement-request", "ana@hr-kenya.test")["ana@hr-kenya.test"]
+	f.process(answer(d, endorse).raw())
+	rec := f.process(answer(d, "Yes, remove us.").raw())
+	if rec.Reply.Class != outreach.ClassUnsubscribe || len(rec.Suppressed) != 1 || !rec.Reply.Review || !strings.Contains(rec.Reply.Reason, "withdraw") {
+		t.Errorf("unsubscribe from an endorser = %+v; want it suppressed and in review", rec)
+	}
+}

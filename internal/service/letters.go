@@ -40,6 +40,11 @@ import (
 //
 // A country gets a letter once: a second send is refused unless it is an
 // explicit resend, which the audit trail records with who did it.
+//
+// No letter goes, by hand or by a rule, while a reply of one of its
+// confirmed endorsers waits in the review queue (bounces aside): it may
+// take the endorsement back, and a decline the inbox recognised has put
+// the endorsement on hold already.
 
 // Letter states per country, in LetterCountryView.State.
 const (
@@ -309,6 +314,9 @@ type letterState struct {
 	intl      []RosterEntry
 	withdrawn []outreach.Endorsement
 	records   map[string]*store.LetterCountry
+	// unsettled lists, per country ("" for international endorsers), the
+	// replies of confirmed endorsers that wait for review.
+	unsettled map[string][]string
 }
 
 func (st *letterState) roster(country string) []RosterEntry {
@@ -386,6 +394,9 @@ func (s *Service) loadLetter(ctx context.Context, l *outreach.Letter) (*letterSt
 			st.withdrawn = append(st.withdrawn, e)
 		}
 	}
+	if st.unsettled, err = s.unsettledEndorsers(ctx, l.CampaignID, confirmed); err != nil {
+		return nil, err
+	}
 	all := BuildRoster(confirmed)
 	st.national = map[string][]RosterEntry{}
 	for _, r := range all {
@@ -403,6 +414,50 @@ func (s *Service) loadLetter(ctx context.Context, l *outreach.Letter) (*letterSt
 		st.records[recs[i].Country] = &recs[i]
 	}
 	return st, nil
+}
+
+// unsettledEndorsers finds the replies in the review queue from the
+// contacts behind confirmed endorsements of a campaign, by the endorsement's
+// country. Bounces do not count: they say nothing about an endorsement.
+// Anything else may take it back (a decline the classifier did not
+// recognise, "please disregard my last email"), so the letter waits for a
+// person to settle it (the send gate of blocked).
+func (s *Service) unsettledEndorsers(ctx context.Context, campaignID uint64, confirmed []outreach.Endorsement) (map[string][]string, error) {
+	byContact := map[uint64]*outreach.Endorsement{}
+	for i := range confirmed {
+		byContact[confirmed[i].ContactID] = &confirmed[i]
+	}
+	out := map[string][]string{}
+	if len(byContact) == 0 {
+		return out, nil
+	}
+	for after := uint64(0); ; {
+		page, next, err := s.Store.Replies(ctx, store.ReplyFilter{Review: true, After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			e := byContact[r.ContactID]
+			if e == nil || r.Class == outreach.ClassBounce || (r.CampaignID != 0 && r.CampaignID != campaignID) {
+				continue
+			}
+			out[e.Country] = append(out[e.Country], fmt.Sprintf("reply %d from %s (%s), endorsement %d", r.ID, e.Email, r.Class, e.ID))
+		}
+		if next == 0 {
+			return out, nil
+		}
+		after = next
+	}
+}
+
+// waiting returns the replies of country's endorsers (and, for an
+// international letter, of international ones) that wait for review.
+func (st *letterState) waiting(country string) []string {
+	out := slices.Clone(st.unsettled[country])
+	if st.letter.International && country != "" {
+		out = append(out, st.unsettled[""]...)
+	}
+	return out
 }
 
 // foldName folds an organisation name for comparison: Unicode
@@ -691,6 +746,9 @@ func (s *Service) PreviewLetter(ctx context.Context, p *outreach.Principal, id u
 	if len(v.Roster) == 0 {
 		pv.Problems = append(pv.Problems, fmt.Sprintf("no confirmed endorsements in %s: the roster is empty", country))
 	}
+	for _, w := range st.waiting(country) {
+		pv.Problems = append(pv.Problems, "waits for review: "+w)
+	}
 	if lang != "" {
 		if to.Language = outreach.CanonicalLanguage(lang); !outreach.ValidLanguage(to.Language) {
 			return nil, outreach.FieldError("lang", "%q is not a BCP 47 language tag", lang)
@@ -735,6 +793,9 @@ func (st *letterState) blocked(country string, min int) string {
 		return fmt.Sprintf("no targets: the filter %q selects none in %s", st.letter.Targets, country)
 	case len(st.roster(country)) == 0:
 		return "no confirmed endorsements: the roster is empty"
+	}
+	if w := st.waiting(country); len(w) > 0 {
+		return fmt.Sprintf("an endorser's reply waits for review, and it may take the endorsement back: %s; settle it first (outreach review approve|reject ID)", strings.Join(w, "; "))
 	}
 	return ""
 }

@@ -608,3 +608,51 @@ func FuzzBuildRoster(f *testing.F) {
 		}
 	})
 }
+
+// Finding: a decline from an endorser could wait in review while a letter
+// went out with the endorsement. Whatever an endorser's unsettled reply
+// says (a decline the classifier missed, "please disregard my last
+// email"), the country's letter waits until a person settles it.
+func TestLetterWaitsForAnEndorsersReplyInReview(t *testing.T) {
+	ctx := context.Background()
+	f := letterFixture(t)
+	camp, _ := f.s.Store.Campaign(ctx, 1)
+	camp.UnattendedLetters = true
+	if err := f.s.Store.UpdateCampaign(ctx, camp); err != nil {
+		t.Fatal(err)
+	}
+	f.endorse(t, "m1@x", "p@ph.test", outreach.EndorsementConfirmed, "")
+	c, _ := f.s.Store.Contact(ctx, "p@ph.test")
+	rec, err := f.s.Store.RecordReply(ctx, &store.Incoming{Key: "m2@x", Reply: outreach.Reply{MessageID: "m2@x", From: c.Email,
+		Class: outreach.ClassOther, ContactID: c.ID, CampaignID: 1, Review: true, Text: "Please disregard my last email.", Reason: "unclear"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := f.add(t, LetterInput{Template: "letter", Targets: "kind = head_of_state", MinEndorsements: 1})
+	if err := f.s.CheckLetters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lv, _ := f.s.Letter(ctx, letterViewer, v.ID)
+	if ph := countryView(t, lv, "PH"); ph.State == LetterStateSent {
+		t.Fatalf("PH = %+v; want it held while reply %d waits for review", ph, rec.Reply.ID)
+	}
+	_, err = f.s.SendLetter(ctx, letterCoord, v.ID, LetterSendInput{Country: "PH"})
+	if outreach.ErrorCode(err) != outreach.ECONFLICT || !strings.Contains(err.Error(), fmt.Sprintf("reply %d", rec.Reply.ID)) {
+		t.Fatalf("send while an endorser's reply waits = %v; want ECONFLICT naming reply %d", err, rec.Reply.ID)
+	}
+	pv, err := f.s.PreviewLetter(ctx, letterViewer, v.ID, "PH", "")
+	if err != nil || !slices.ContainsFunc(pv.Problems, func(p string) bool { return strings.Contains(p, "review") }) {
+		t.Errorf("preview problems = %v, %v; want the reply in review named", pv.Problems, err)
+	}
+	// Once a person settled it, the letter goes.
+	if _, err := f.s.Review(ctx, letterCoord, rec.Reply.ID, ReviewApprove, ReviewInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.CheckLetters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lv, _ = f.s.Letter(ctx, letterViewer, v.ID)
+	if ph := countryView(t, lv, "PH"); ph.State != LetterStateSent || !slices.Equal(ph.Sends[0].Roster, []string{"PH Alliance"}) {
+		t.Errorf("PH = %+v; want it sent with PH Alliance once the reply was settled", ph)
+	}
+}
