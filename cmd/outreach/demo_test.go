@@ -118,6 +118,38 @@ func TestDemoRunsTheWholeLoop(t *testing.T) {
 	if len(msgs) < 17 {
 		t.Errorf("%d messages captured; want the 17 requests at least", len(msgs))
 	}
+	// The metrics moved with the wave and the replies.
+	var metricsText strings.Builder
+	if err := cl.Do(t.Context(), http.MethodGet, "/metrics", nil, nil, "", &metricsText); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`outreach_delivery_attempts_total{outcome="sent"} `,
+		`outreach_replies_total{class="endorse",review="false"} `,
+		`outreach_replies_total{class="bounce"`,
+		`outreach_endorsements_total{state="confirmed"} `,
+		`outreach_wave_deliveries{state="sent",wave="1"} 17`,
+		`outreach_outbox_queue_depth `,
+		`outreach_smtp_send_seconds_count `,
+		`outreach_imap_lag_seconds `,
+		`outreach_build_info{`,
+	} {
+		if !strings.Contains(metricsText.String(), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(metricsText.String(), `outreach_delivery_attempts_total{outcome="sent"} 0`) {
+		t.Error("the sent counter did not move")
+	}
+	resp, err := http.Get(cl.BaseURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/metrics without a token = %d; want 401 (metrics.public is off)", resp.StatusCode)
+	}
+
 	addrRE := regexp.MustCompile(`[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}`)
 	for _, m := range msgs {
 		for _, a := range addrRE.FindAllString(m.Raw+" "+m.From+" "+strings.Join(m.To, " "), -1) {

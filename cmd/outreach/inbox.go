@@ -36,6 +36,7 @@ func startInbox(d *daemon) error {
 		}
 		in := inbox.New(inbox.Config{DefaultCampaign: d.svc.DefaultCampaign, SoftBounceLimit: cfg.Inbox.SoftBounceLimit,
 			SoftBounceWindow: cfg.Inbox.SoftBounceWindow.Duration}, d.store, outbox.NewTokens(d.secret), ob, d.log, nil)
+		in.OnRecord = d.metrics.ObserveReply
 		w := in.Watcher(wcfg)
 		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})

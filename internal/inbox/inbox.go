@@ -111,6 +111,10 @@ type Config struct {
 // Inbox records replies. It is safe for concurrent use, though the watcher
 // hands it one message at a time.
 type Inbox struct {
+	// OnRecord, if set, is called after each new reply is committed (for
+	// metrics).
+	OnRecord func(*store.Recorded)
+
 	cfg    Config
 	st     *store.Store
 	tokens Tokens
@@ -233,6 +237,9 @@ func (in *Inbox) Process(ctx context.Context, raw []byte, src Source) (*store.Re
 
 func (in *Inbox) logRecord(rec *store.Recorded, src Source) {
 	r := &rec.Reply
+	if in.OnRecord != nil && !rec.Duplicate {
+		in.OnRecord(rec)
+	}
 	if rec.Duplicate {
 		in.log.Info("reply already recorded", "reply", r.ID, "message_id", r.MessageID, "uid", src.UID, "uidvalidity", src.UIDValidity)
 		return

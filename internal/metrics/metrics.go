@@ -6,11 +6,14 @@ package metrics
 import (
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/outreach-coalition/outreach/internal/store"
 )
 
 // Metrics holds every series.
@@ -78,6 +81,22 @@ func (m *Metrics) ObserveAttempt(outcome string, d time.Duration) {
 	m.Attempts.WithLabelValues(outcome).Inc()
 	if d > 0 {
 		m.SendLatency.Observe(d.Seconds())
+	}
+}
+
+// ObserveReply counts one recorded reply: its class, the endorsement it
+// created or changed, and how long after its Date it was processed.
+func (m *Metrics) ObserveReply(rec *store.Recorded) {
+	if m == nil {
+		return
+	}
+	r := &rec.Reply
+	m.Replies.WithLabelValues(r.Class, strconv.FormatBool(r.Review)).Inc()
+	if rec.Endorsement != nil && rec.Change == "created" {
+		m.Endorse.WithLabelValues(rec.Endorsement.State).Inc()
+	}
+	if !r.Date.IsZero() && !r.Received.IsZero() {
+		m.IMAPLag.Set(max(r.Received.Sub(r.Date).Seconds(), 0))
 	}
 }
 

@@ -138,7 +138,9 @@ func (s *Server) wrap(rt Route) http.Handler {
 }
 
 // isPage reports whether a request is for the web UI rather than the API.
-func isPage(r *http.Request) bool { return !strings.HasPrefix(r.URL.Path, "/api/") }
+func isPage(r *http.Request) bool {
+	return !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/metrics"
+}
 
 // toLogin sends a browser without a session to the sign-in page, back
 // here afterwards.
