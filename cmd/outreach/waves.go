@@ -92,7 +92,7 @@ instant after it, and one that occurs twice runs once.`,
 	f.StringVar(&in.Name, "name", "", "wave name")
 	f.StringVar(&in.Template, "template", "", "template name (outreach templates list)")
 	f.StringVar(&in.Filter, "filter", "", "filter expression selecting recipients")
-	f.StringVar(&in.Segment, "segment", "", "saved segment selecting recipients (as it is when each run starts)")
+	f.StringVar(&in.Segment, "segment", "", "saved segment selecting recipients (its filter is copied into the wave when it is created)")
 	f.StringVar(&in.At, "at", "", `when: "now" (the default) or an RFC 3339 time`)
 	f.StringVar(&in.Cron, "cron", "", `recurring: five cron fields ("0 9 * * MON-FRI") or @daily, @weekly, ...; needs --tz`)
 	f.StringVar(&in.TimeZone, "tz", "", "IANA zone of --cron, and of --local-hour for recipients without a known zone")

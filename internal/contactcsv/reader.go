@@ -20,6 +20,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/outreach-coalition/outreach/internal/csvsafe"
 	"io"
 	"strings"
 	"time"
@@ -284,6 +285,7 @@ func blank(rec []string) bool {
 func (r *Reader) contact(rec []string) (outreach.Contact, *RowError) {
 	var c outreach.Contact
 	for i, v := range rec {
+		v = csvsafe.Unescape(v) // what Writer escaped against formulas
 		col := r.cols[i]
 		if !utf8.ValidString(v) {
 			name := col.name

@@ -3,6 +3,7 @@ package contactcsv
 import (
 	"encoding/csv"
 	"fmt"
+	"github.com/outreach-coalition/outreach/internal/csvsafe"
 	"io"
 	"slices"
 	"strings"
@@ -89,6 +90,11 @@ func (w *Writer) Write(c *outreach.Contact) error {
 		if !utf8.ValidString(v) {
 			return outreach.FieldError(w.header[i], "is not valid UTF-8")
 		}
+	}
+	// Names and attributes come from partners: never let a spreadsheet
+	// read one as a formula (the Reader undoes this).
+	for i, v := range rec {
+		rec[i] = csvsafe.Escape(v)
 	}
 	if err := w.csv.Write(rec); err != nil {
 		return fmt.Errorf("write contact %s: %w", c.Email, err)

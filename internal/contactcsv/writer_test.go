@@ -193,3 +193,31 @@ func TestWriterReportsWriteErrors(t *testing.T) {
 		t.Errorf("Flush after a failed write = %v; want %v", err, io.ErrShortWrite)
 	}
 }
+
+func TestWriterEscapesFormulas(t *testing.T) {
+	var b strings.Builder
+	w := NewWriter(&b, []string{"note"})
+	c := outreach.Contact{Email: "f@example.test", Name: "=HYPERLINK(\"http://x.test\")", Organization: "+1 Org", Kind: "partner", Status: "active",
+		Attrs: map[string]string{"note": "@SUM(A1)"}}
+	if err := w.Write(&c); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	out := b.String()
+	for _, bad := range []string{",=HYPERLINK", ",+1 Org", ",@SUM"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("export has a formula cell %q:\n%s", bad, out)
+		}
+	}
+	r, err := NewReader(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != c.Name || got.Organization != c.Organization || got.Attrs["note"] != "@SUM(A1)" {
+		t.Errorf("round trip = %q %q %q", got.Name, got.Organization, got.Attrs["note"])
+	}
+}
