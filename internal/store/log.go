@@ -16,6 +16,7 @@ import (
 // yields log keys in time order.
 func appendLog(tx *bolt.Tx, a *outreach.Attempt) error {
 	lg := bucket(tx, "log")
+	lg.FillPercent = 0.95
 	seq, _ := lg.NextSequence()
 	lk := key(u64(uint64(a.Time.UnixNano())), u64(seq))
 	if err := putJSON(lg, lk, a); err != nil {
