@@ -77,6 +77,7 @@ type Engine struct {
 	mu         sync.Mutex
 	sets       map[string]*render.Set // template@version
 	campaigns  map[uint64]*outreach.Campaign
+	gate       map[uint64]gateEntry // send id -> recently seen state
 	failStreak int
 	unrecorded chan struct{}
 	// active counts workers holding a job that are not waiting for an
@@ -192,6 +193,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		go func() {
 			defer workers.Done()
 			for j := range jobs {
+				if !e.stillRunning(ctx, j.send.ID) {
+					// Paused or cancelled since it was claimed ahead.
+					e.unclaim(ctx, j.claimed.Delivery.ID)
+					<-slots
+					continue
+				}
 				e.active.Add(1)
 				r := e.deliver(ctx, j)
 				results <- r
