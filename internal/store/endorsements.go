@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/outreach-coalition/outreach/internal/outreach"
@@ -84,7 +85,9 @@ func createEndorsement(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, by s
 // endorseTx records the endorsement e makes (State pending or confirmed)
 // for its contact and campaign. While the contact has an active
 // endorsement, e is attached to it as evidence instead. A person (by is not
-// inboxUser) confirming e confirms a pending one; the inbox never does: a
+// inboxUser) confirming e confirms a pending one, unless e names another
+// print name (ECONFLICT: that name came from a reply the person may not
+// have seen); the inbox never does: a
 // pending endorsement was held back for a reason (another name to print,
 // another sender, an unclear text) that a later reply does not settle, so
 // the reply waits beside it for a person and note says so. By the inbox, a
@@ -99,6 +102,10 @@ func endorseTx(tx *bolt.Tx, now time.Time, e *outreach.Endorsement, by string) (
 	for _, old := range list {
 		if active(old.State) {
 			if old.State == outreach.EndorsementPending && e.State == outreach.EndorsementConfirmed && by != inboxUser {
+				if e.PrintName != "" && strings.TrimSpace(e.PrintName) != strings.TrimSpace(old.PrintName) {
+					return nil, "", "", outreach.Errorf(outreach.ECONFLICT, "%s has endorsement %d pending, to be printed as %q, not %q: confirm that endorsement (outreach endorsements confirm %d) or approve its reply %d",
+						e.Email, old.ID, old.PrintName, e.PrintName, old.ID, old.ReplyID)
+				}
 				if err := setStateTx(tx, now, old, outreach.EndorsementConfirmed, by, fmt.Sprintf("confirmed by reply %d", e.ReplyID)); err != nil {
 					return nil, "", "", err
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -592,5 +593,29 @@ func TestRejectedDeclineLeavesTheEndorsementToAPerson(t *testing.T) {
 	}
 	if got := approveAsEndorsement(t, s, c, conf.Reply.ID, "review.approve"); got.Endorsement.State != outreach.EndorsementConfirmed {
 		t.Errorf("approving the endorsing reply = %+v; want confirmed", got.Endorsement)
+	}
+}
+
+// A person approving an unrelated reply as an endorsement does not confirm
+// a pending endorsement under a name asked for in a reply they have not
+// seen.
+func TestApprovingAnotherReplyKeepsAHeldBackNameInSight(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	c := mustContact(t, s, "a@example.test", "MY")
+	first := endorsing(c, "m1", outreach.EndorsementPending)
+	first.Endorse.PrintName = "Somebody Else Entirely"
+	p := mustRecord(t, s, first)
+	q := mustRecord(t, s, &Incoming{Key: "m2", Reply: outreach.Reply{From: c.Email, Class: outreach.ClassOther, ContactID: c.ID, CampaignID: 1, Review: true}})
+	_, err := s.DecideReply(ctx, Decision{ReplyID: q.Reply.ID, By: "ana", Action: "review.reclassify", Class: outreach.ClassEndorse,
+		Confirm: &outreach.Endorsement{CampaignID: 1, ContactID: c.ID, Email: c.Email, PrintName: c.Organization, Country: c.Country, Source: "reply"}})
+	if outreach.ErrorCode(err) != outreach.ECONFLICT || !strings.Contains(err.Error(), "Somebody Else Entirely") {
+		t.Fatalf("approve with another name = %v; want ECONFLICT naming the pending name", err)
+	}
+	if e, _ := s.Endorsement(ctx, p.Endorsement.ID); e.State != outreach.EndorsementPending {
+		t.Errorf("endorsement = %s; want still pending", e.State)
+	}
+	if r := mustReply(t, s, q.Reply.ID); !r.Review {
+		t.Errorf("reply = %+v; want it still in review after the refusal", r)
 	}
 }
