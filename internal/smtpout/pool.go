@@ -70,7 +70,12 @@ type Pool struct {
 
 	domMu   sync.Mutex
 	domains map[string]*rate.Limiter
+
+	bufs sync.Pool // *bytes.Buffer for the written message
 }
+
+// maxPooledBuffer is the largest message buffer kept for reuse.
+const maxPooledBuffer = 1 << 20
 
 // conn is one SMTP session. tcp is the socket under any TLS layer; closing
 // it aborts whatever the session is doing.
@@ -229,8 +234,17 @@ func (p *Pool) send(ctx context.Context, m *gomail.Msg, rcpt string) Result {
 		err := fmt.Errorf("recipient %q is not an address", rcpt)
 		return Result{Outcome: Permanent, Step: StepRcpt, Err: err, Response: err.Error()}
 	}
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
+	buf, _ := p.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			p.bufs.Put(buf)
+		}
+	}()
+	if _, err := m.WriteTo(buf); err != nil {
 		err = fmt.Errorf("write message: %w", err)
 		return Result{Outcome: Permanent, Step: StepData, Err: err, Response: err.Error()}
 	}
