@@ -664,7 +664,8 @@ func postNegated(rest string) bool {
 
 // doubts records the words of sentence s (neutral phrases blanked) that
 // make a short endorsement ClassOther, and a long one not Sure, wherever
-// they stand in the answer:
+// they stand in the answer, postscripts included (a signature's motto, "No
+// aceptamos fondos públicos", is not the answer):
 // a negation or "instead" ("We endorse the other letter, not this one"; "We
 // are happy to endorse. Not."), a time condition ("We will endorse after
 // the elections") and a modal ("We would endorse it"; "podríamos firmar").
