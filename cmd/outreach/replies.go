@@ -226,12 +226,16 @@ unclear text. Every decision is recorded in the audit trail.
 
   approve ID     accept the class: an endorsement is confirmed (--name sets the
                  name to print; --email links a reply matched to no contact)
-  reject ID      not what it seemed: the endorsement it made is rejected
+  reject ID      not what it seemed: what the reply did is undone (an
+                 endorsement it created is rejected; one it confirmed goes
+                 back to pending)
   reclassify ID CLASS   set the class (endorse, decline, unsubscribe,
                  auto_reply, bounce, other) and act on it as approve does
 
-A decline from a partner who has an endorsement waits here too: approving it
-keeps the endorsement; outreach endorsements withdraw ID withdraws it.`,
+A decline from a partner who has an endorsement puts that endorsement back
+to pending at once (no letter carries it meanwhile) and waits here: approving
+the decline withdraws the endorsement; rejecting it leaves the endorsement
+pending for a person to confirm.`,
 	}
 	list := &cobra.Command{
 		Use:   "list",
