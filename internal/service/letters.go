@@ -817,8 +817,13 @@ func (s *Service) sendCountry(ctx context.Context, st *letterState, country, by 
 	if err != nil {
 		return nil, err
 	}
-	roster := rosterNames(st.roster(country))
-	req := &store.LetterSendRequest{LetterID: l.ID, Country: country, Roster: roster, By: by, Resend: resend, Approve: approve,
+	entries := st.roster(country)
+	roster := rosterNames(entries)
+	var behind []uint64
+	for _, e := range entries {
+		behind = append(behind, e.Endorsements...)
+	}
+	req := &store.LetterSendRequest{LetterID: l.ID, Country: country, Roster: roster, Endorsements: behind, By: by, Resend: resend, Approve: approve,
 		Send: &outreach.Send{Name: letterSendName(l, country), CampaignID: l.CampaignID, Template: l.Template,
 			TemplateVersion: version, ListHeaders: false, CreatedBy: by}}
 	var problems []string

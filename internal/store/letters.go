@@ -213,7 +213,11 @@ type LetterSendRequest struct {
 	Send       *outreach.Send
 	Recipients []Recipient // their Roster is set to Roster
 	Roster     []string
-	By         string
+	// Endorsements are the confirmed endorsements behind Roster; the send
+	// is refused if any is no longer confirmed when it commits (a decline
+	// or a review decision raced the send).
+	Endorsements []uint64
+	By           string
 	// Resend allows sending a country's letter again.
 	Resend bool
 	// Approve records By's approval when the letter has none: sending by
@@ -237,6 +241,12 @@ func (s *Store) SendLetter(ctx context.Context, req *LetterSendRequest, mint Min
 	var ls outreach.LetterSend
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		now := s.now().UTC()
+		for _, id := range req.Endorsements {
+			var e outreach.Endorsement
+			if ok, err := getJSON(bucket(tx, "endorsements"), u64(id), &e); err != nil || !ok || e.State != outreach.EndorsementConfirmed {
+				return outreach.Errorf(outreach.ECONFLICT, "letter %d for %s: endorsement %d behind its roster is no longer confirmed: nothing sent; preview the letter again", req.LetterID, req.Country, id)
+			}
+		}
 		var before []outreach.LetterSend
 		lc, err := changeLetterCountry(tx, req.LetterID, req.Country, func(lc *LetterCountry) (bool, error) {
 			if last := lc.LastSend(); last != nil && !req.Resend {
