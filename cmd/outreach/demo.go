@@ -109,7 +109,13 @@ func startDemo(d *daemon) error {
 		if err != nil {
 			return fmt.Errorf("demo: first wave: %w", err)
 		}
-		d.log.Info("demo: seeded", "contacts", rep.Created, "wave", w.ID)
+		// The letter to each country's targets, ready once a country has two
+		// confirmed endorsements, sent only when a coordinator approves.
+		l, err := d.svc.CreateLetter(ctx, admin, service.LetterInput{Template: "letter", Targets: "kind != partner", MinEndorsements: 2})
+		if err != nil {
+			return fmt.Errorf("demo: letter: %w", err)
+		}
+		d.log.Info("demo: seeded", "contacts", rep.Created, "wave", w.ID, "letter", l.ID)
 		return nil
 	})
 	return nil
