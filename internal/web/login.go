@@ -23,9 +23,15 @@ type loginData struct {
 	Next      string
 }
 
-// safeNext returns next when it is a path on this site, else "/".
+// safeNext returns next when it is a path on this site, else "/". It
+// refuses backslashes and control characters anywhere: browsers read "\"
+// as "/" and drop tabs and newlines, and http.Redirect cleans dot
+// segments, so "/./\evil.example" or "/\t/evil.example" would otherwise
+// leave the site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsFunc(next, func(r rune) bool {
+		return r == '\\' || r < 0x20 || r == 0x7f
+	}) {
 		return "/"
 	}
 	return next

@@ -237,7 +237,7 @@ func TestSignInFormNeedsItsToken(t *testing.T) {
 	if a.code != http.StatusForbidden || a.set[sessionCookie] != nil {
 		t.Errorf("sign-in with a forged form token = %d, cookie %v; want 403 and no session", a.code, a.set[sessionCookie])
 	}
-	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example"} {
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example", "/./\\evil.example", "/a/../\\evil.example", "/\t/evil.example", "/\n/evil.example"} {
 		b := newClient(t, ts)
 		page := b.do("GET", "/login?next="+url.QueryEscape(next), nil, nil)
 		m := hiddenCSRF.FindStringSubmatch(page.body)
