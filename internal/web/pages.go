@@ -148,6 +148,13 @@ func (d *pageData) Can(role string) bool {
 	return d.User != nil && outreach.RoleAtLeast(d.User.Role, role)
 }
 
+// CanEverywhere reports whether the user has at least role and may act
+// for every country (an admin, or no country scope): what changing a
+// shared thing, a template or a saved segment, needs.
+func (d *pageData) CanEverywhere(role string) bool {
+	return d.Can(role) && (d.User.Role == outreach.RoleAdmin || len(d.User.Countries) == 0)
+}
+
 // Val returns the form value of field.
 func (d *pageData) Val(field string) string { return d.Form.Get(field) }
 

@@ -241,6 +241,14 @@ func TestPageForms(t *testing.T) {
 	if body := f.mustGet(t, "/templates/call-to-action", f.viewer); !strings.Contains(body, "readonly") || strings.Contains(body, `id="save-template"`) {
 		t.Error("a viewer's template page is editable")
 	}
+	// A coordinator scoped to a country may preview but not save a
+	// template (shared by every country): no Save button, a word why.
+	if body := f.mustGet(t, "/templates/call-to-action", f.coordMY); strings.Contains(body, `id="save-template"`) || !strings.Contains(body, `id="save-scoped"`) {
+		t.Error("a scoped coordinator's template page offers Save, or does not say why it cannot")
+	}
+	if body := f.mustGet(t, "/templates/call-to-action", f.admin); !strings.Contains(body, `id="save-template"`) {
+		t.Error("an admin's template page offers no Save")
+	}
 
 	// A letter: its preview shows the roster and targets; sending it
 	// records the frozen roster.
