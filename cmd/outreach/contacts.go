@@ -44,10 +44,11 @@ timezone, tag, status, attr.NAME.`,
 the fields: email,name,organization,kind,country,regions,language,timezone,
 tags,consent,consent_date,status; tags and regions are separated by ; or |;
 any other column becomes an attribute. Existing addresses are updated, never
-duplicated; an import never reactivates an unsubscribed or bounced contact.
+duplicated; an import never reactivates an unsubscribed, bounced or
+complained contact.
 
 By default any bad row rejects the whole file and nothing is written; every
-bad row is listed as LINE: field: reason. --skip-invalid imports the valid rows.`,
+bad row is listed as FILE:LINE: field: reason. --skip-invalid imports the valid rows.`,
 		Example: "  outreach contacts import partners.csv\n  outreach contacts import --skip-invalid partners.csv",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

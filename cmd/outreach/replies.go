@@ -232,6 +232,9 @@ unclear text. Every decision is recorded in the audit trail.
   reclassify ID CLASS   set the class (endorse, decline, unsubscribe,
                  auto_reply, bounce, other) and act on it as approve does
 
+Approving a reply classed other (a question, a condition) records nothing;
+if it is in fact a yes, "reclassify ID endorse --name N" confirms it.
+
 A decline from a partner who has an endorsement puts that endorsement back
 to pending at once (no letter carries it meanwhile) and waits here: approving
 the decline withdraws the endorsement; rejecting it leaves the endorsement
