@@ -39,8 +39,10 @@ country's heads of state, ministries, legislators and human rights
 institutions.
 
 Start the daemon with "outreach serve"; every other command talks to it
-over its API (set --server or OUTREACH_SERVER, and OUTREACH_TOKEN; on the
-daemon's machine the admin token is read from <data>/admin.token).`,
+over its API. On the daemon's machine, give the CLI the daemon's data
+directory (--data, e.g. --data data-demo for "serve --demo"): the daemon's
+address and the admin token are read from there. Elsewhere, set --server or
+OUTREACH_SERVER, and OUTREACH_TOKEN.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
