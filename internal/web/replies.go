@@ -114,7 +114,7 @@ func (s *Server) exportEndorsements(w http.ResponseWriter, r *http.Request, p *o
 }
 
 func (s *Server) importEndorsements(w http.ResponseWriter, r *http.Request, p *outreach.Principal) error {
-	rep, err := s.Svc.ImportEndorsements(r.Context(), p, http.MaxBytesReader(w, r.Body, 64<<20), r.URL.Query().Get("skip_invalid") == "true")
+	rep, err := s.Svc.ImportEndorsements(r.Context(), p, limitBody(w, r, maxListBody), r.URL.Query().Get("skip_invalid") == "true")
 	if err != nil {
 		return err
 	}

@@ -223,7 +223,7 @@ func (s *Server) exportContacts(w http.ResponseWriter, r *http.Request, p *outre
 }
 
 func (s *Server) importContacts(w http.ResponseWriter, r *http.Request, p *outreach.Principal) error {
-	rep, err := s.Svc.ImportContacts(r.Context(), p, r.Body, r.URL.Query().Get("skip_invalid") == "true")
+	rep, err := s.Svc.ImportContacts(r.Context(), p, limitBody(w, r, maxContactsBody), r.URL.Query().Get("skip_invalid") == "true")
 	if err != nil {
 		return err
 	}
@@ -318,7 +318,7 @@ func (s *Server) addSuppression(w http.ResponseWriter, r *http.Request, p *outre
 }
 
 func (s *Server) importSuppressions(w http.ResponseWriter, r *http.Request, p *outreach.Principal) error {
-	n, err := s.Svc.ImportSuppressions(r.Context(), p, r.Body, r.URL.Query().Get("reason"))
+	n, err := s.Svc.ImportSuppressions(r.Context(), p, limitBody(w, r, maxListBody), r.URL.Query().Get("reason"))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -265,6 +266,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// Bounds of request bodies that are not JSON: a list of addresses or
+// endorsements, and a contacts CSV (a million contacts is about 150 MB).
+const (
+	maxListBody     = 64 << 20
+	maxContactsBody = 1 << 30
+)
+
+// limitBody bounds r's body at n bytes. Reading past the bound fails
+// with EINVALID naming it (a 422, not a 500 logged as a failure).
+func limitBody(w http.ResponseWriter, r *http.Request, n int64) io.Reader {
+	return limitedBody{http.MaxBytesReader(w, r.Body, n)}
+}
+
+type limitedBody struct{ r io.Reader }
+
+func (l limitedBody) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		err = outreach.Errorf(outreach.EINVALID, "the request body is larger than %d MiB: split it", mb.Limit>>20)
+	}
+	return n, err
 }
 
 func readJSON(r *http.Request, v any) error {
