@@ -100,7 +100,7 @@ func (c *cli) client() (*web.Client, error) {
 	if token == "" {
 		b, err := os.ReadFile(filepath.Join(c.data(), "admin.token"))
 		if err != nil {
-			return nil, fmt.Errorf("no API token: set OUTREACH_TOKEN (outreach tokens create makes one) or run where %s exists", filepath.Join(c.data(), "admin.token"))
+			return nil, fmt.Errorf("no API token: %s does not exist. Pass the daemon's data directory with --data DIR (the demo's is data-demo), or set OUTREACH_TOKEN to a token an admin made with `outreach tokens create`", filepath.Join(c.data(), "admin.token"))
 		}
 		token = strings.TrimSpace(string(b))
 	}

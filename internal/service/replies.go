@@ -147,6 +147,9 @@ func (s *Service) Review(ctx context.Context, p *outreach.Principal, id uint64, 
 	d := store.Decision{ReplyID: id, By: name(p), Action: "review." + action, Class: r.Class, Note: in.Note}
 	switch action {
 	case ReviewApprove:
+		if in.Name != "" && r.Class != outreach.ClassEndorse {
+			return nil, outreach.FieldError("name", "reply %d is classed %s, so approving it records no endorsement to print a name on: to record one, `outreach review reclassify %d endorse --name NAME`", id, r.Class, id)
+		}
 	case ReviewReclassify:
 		if !slices.Contains(Classes, in.Class) {
 			return nil, outreach.FieldError("class", "%q is not one of %s", in.Class, strings.Join(Classes, ", "))

@@ -212,6 +212,9 @@ func (s *Service) newWave(ctx context.Context, p *outreach.Principal, in WaveInp
 	if err != nil {
 		return nil, err
 	}
+	if strings.TrimSpace(filter) == "" && in.FollowupOf == 0 {
+		return nil, outreach.FieldError("filter", "give --filter or --segment to say who receives the wave (every partner: --filter 'kind = partner')")
+	}
 	if _, err := segment.Parse(filter); err != nil {
 		return nil, err
 	}

@@ -23,6 +23,11 @@ type Captured interface {
 func logFilter(r *http.Request) (store.LogFilter, error) {
 	q := r.URL.Query()
 	f := store.LogFilter{Status: q.Get("status"), Email: q.Get("email"), Domain: q.Get("domain"), After: q.Get("after")}
+	switch f.Status {
+	case "", outreach.DeliverySent, outreach.DeliveryRetrying, outreach.DeliveryFailed, outreach.DeliverySuppressed, outreach.DeliveryUncertain:
+	default:
+		return f, outreach.FieldError("status", "%q is not an outcome (sent, retrying, failed, suppressed, uncertain)", f.Status)
+	}
 	var err error
 	for name, dst := range map[string]*uint64{"wave": &f.WaveID, "send": &f.SendID} {
 		if v := q.Get(name); v != "" {
