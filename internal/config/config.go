@@ -90,7 +90,7 @@ type Outbox struct {
 	CommitWindow  Duration `toml:"commit_window"`  // how long state changes may wait to be grouped into one commit
 	AfterCrash    string   `toml:"after_crash"`    // resend (at-least-once) or hold (at-most-once)
 	NoSync        bool     `toml:"no_sync"`        // skip fsync: only for tests and benchmarks
-	InFlight      int      `toml:"in_flight"`      // deliveries claimed but not yet recorded (0: 32 per connection, 64 to 512)
+	InFlight      int      `toml:"in_flight"`      // messages handed to SMTP whose answer is not yet committed (0: 4 per connection, at least 8): at most this many are sent twice after a crash
 	RetryBase     Duration `toml:"retry_base"`     // first retry delay; doubles per attempt
 	PauseAfter    int      `toml:"pause_after"`    // consecutive unreachable attempts before sends pause
 	ProbeInterval Duration `toml:"probe_interval"` // how often a paused outbox checks the server
