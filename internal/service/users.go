@@ -246,7 +246,7 @@ func (s *Service) Login(ctx context.Context, user, password, addr, userAgent str
 	acct := "user:" + strings.ToLower(strings.TrimSpace(user))
 	keys := []string{acct, "addr:" + addr}
 	if wait := s.logins.wait(now, keys...); wait > 0 {
-		s.Log.Warn("sign-in refused: too many failures", "user", user, "addr", addr, "retry_after", wait)
+		s.Log.Warn("sign-in refused: too many failures", "user", s.loggedUser(ctx, user), "addr", addr, "retry_after", wait)
 		return nil, &ThrottledError{RetryAfter: wait}
 	}
 	var oneTime []byte
@@ -269,7 +269,7 @@ func (s *Service) Login(ctx context.Context, user, password, addr, userAgent str
 	}
 	if !ok {
 		s.logins.fail(now, keys...)
-		s.Log.Info("sign-in failed", "user", user, "addr", addr)
+		s.Log.Info("sign-in failed", "user", s.loggedUser(ctx, user), "addr", addr)
 		return nil, bad
 	}
 	sess := &outreach.Session{User: u.Name, Created: now.UTC(), LastSeen: now.UTC(), Expires: now.Add(s.SignIn.ttl()).UTC(), Addr: addr, UserAgent: truncate(userAgent, 200)}
@@ -286,6 +286,19 @@ func (s *Service) Login(ctx context.Context, user, password, addr, userAgent str
 		s.Log.Error("prune sessions", "err", err)
 	}
 	return &LoginResult{Secret: secret, Session: sess}, nil
+}
+
+// loggedUser is how a sign-in attempt's user name goes into the log: the
+// name of an existing user, else "(unknown user)". What was typed in the
+// name field may be a password typed in the wrong field; it never goes
+// into the log.
+func (s *Service) loggedUser(ctx context.Context, user string) string {
+	if uname, err := store.UserName(user); err == nil {
+		if u, err := s.Store.User(ctx, uname); err == nil {
+			return u.Name
+		}
+	}
+	return "(unknown user)"
 }
 
 func truncate(s string, n int) string {

@@ -1,9 +1,12 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,5 +121,38 @@ func TestPasswordsAndRoles(t *testing.T) {
 	}
 	if got, _, _ := s.Store.SessionBySecret(ctx, res.Secret); got.MustChangePassword {
 		t.Error("the stored session still must change its password")
+	}
+}
+
+// A failed or refused sign-in logs the user name only when it names a
+// user: a password typed into the name field never reaches the log.
+func TestSignInLogsNoTypedSecret(t *testing.T) {
+	s := newUsersService(t)
+	var logs bytes.Buffer
+	s.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	ctx := context.Background()
+	if _, _, err := s.AddUser(ctx, testAdmin, UserInput{Name: "ana@example.org", Role: outreach.RoleViewer, Password: "a long enough password"}); err != nil {
+		t.Fatal(err)
+	}
+	const typed = "Tr0ub4dor&3-secret"
+	if _, err := s.Login(ctx, typed, "whatever", "192.0.2.1", "test"); err == nil {
+		t.Fatal("sign-in with a password as the name succeeded")
+	}
+	for i := 0; i < maxFailures; i++ {
+		s.logins.fail(s.Now(), "user:"+strings.ToLower(typed))
+	}
+	var te *ThrottledError
+	if _, err := s.Login(ctx, typed, "whatever", "192.0.2.1", "test"); !errors.As(err, &te) {
+		t.Fatalf("sign-in after %d failures = %v; want it throttled", maxFailures, err)
+	}
+	if _, err := s.Login(ctx, "ana@example.org", "wrong password", "192.0.2.2", "test"); err == nil {
+		t.Fatal("sign-in with a wrong password succeeded")
+	}
+	out := logs.String()
+	if strings.Contains(out, "Tr0ub4dor") || strings.Contains(strings.ToLower(out), "tr0ub4dor") {
+		t.Errorf("the log holds what was typed as the user name:\n%s", out)
+	}
+	if !strings.Contains(out, "(unknown user)") || !strings.Contains(out, "too many failures") || !strings.Contains(out, "user=ana@example.org") {
+		t.Errorf("the log does not name the known user, or the unknown one as such, or the lockout:\n%s", out)
 	}
 }
