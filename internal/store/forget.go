@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/outreach-coalition/outreach/internal/outreach"
 	bolt "go.etcd.io/bbolt"
@@ -115,8 +116,11 @@ type scrubber struct {
 	contactID uint64
 	marker    string
 	needles   [][]byte // lower-case byte strings, any of which makes a value worth decoding
-	linkTag   []byte   // `"contact_id":ID`
-	buf       []byte
+	// nameNeedles are the name's needles when the name has non-ASCII
+	// letters, which mayMatch must fold with Unicode ("Élodie").
+	nameNeedles [][]byte
+	linkTag     []byte // `"contact_id":ID`
+	buf         []byte
 }
 
 func newScrubber(addr, name string, contactID uint64, marker string) *scrubber {
@@ -126,6 +130,9 @@ func newScrubber(addr, name string, contactID uint64, marker string) *scrubber {
 		sc.name, sc.nameStr = lowerRunes(name), name
 		lower := []byte(string(sc.name))
 		sc.needles = append(sc.needles, lower, jsonEscaped(string(lower)))
+		if strings.ContainsFunc(name, func(r rune) bool { return r >= utf8.RuneSelf }) {
+			sc.nameNeedles = [][]byte{lower, jsonEscaped(string(lower))}
+		}
 	}
 	if contactID != 0 {
 		sc.linkTag = []byte(`"contact_id":` + strconv.FormatUint(contactID, 10))
@@ -171,6 +178,14 @@ func (sc *scrubber) mayMatch(v []byte) bool {
 	for _, n := range sc.needles {
 		if bytes.Contains(low, n) {
 			return true
+		}
+	}
+	if sc.nameNeedles != nil {
+		low := bytes.ToLower(v)
+		for _, n := range sc.nameNeedles {
+			if bytes.Contains(low, n) {
+				return true
+			}
 		}
 	}
 	return false

@@ -145,6 +145,30 @@ func TestForgetErasesEverywhereAndKeepsSuppressing(t *testing.T) {
 	}
 }
 
+// A name that begins with a non-ASCII capital is found however it is
+// written: a neighbour's note and an audit detail that are exactly the
+// name lose it.
+func TestForgetFindsNonASCIINames(t *testing.T) {
+	s := openKeyed(t, t.TempDir())
+	ctx := context.Background()
+	importAll(t, s,
+		outreach.Contact{Email: "elodie@example.org", Name: "Élodie Ørsted", Country: "FR"},
+		outreach.Contact{Email: "paul@example.org", Name: "Paul Blanc", Country: "FR", Attrs: map[string]string{"colleague": "ÉLODIE ØRSTED"}},
+	)
+	s.Audit(ctx, "ana", "letter.send", "1", "Élodie Ørsted")
+	rep, err := s.Forget(ctx, "elodie@example.org", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := bytes.ToLower(everything(t, s))
+	if bytes.Contains(all, []byte("élodie")) || bytes.Contains(all, []byte("ørsted")) {
+		t.Errorf("the store still holds the name after forget:\n%s", all)
+	}
+	if p, _ := s.Contact(ctx, "paul@example.org"); p == nil || p.Attrs["colleague"] != rep.Hash || p.Name != "Paul Blanc" {
+		t.Errorf("paul = %+v; want his note replaced by %s and his name kept", p, rep.Hash)
+	}
+}
+
 func TestForgetNeedsAnAddressKey(t *testing.T) {
 	s := MustOpen(t)
 	importAll(t, s, outreach.Contact{Email: "a@example.org", Country: "SE"})
