@@ -114,6 +114,10 @@ var pageFuncs = template.FuncMap{
 		}
 		return template.URL(q.Encode())
 	},
+	// path escapes one path segment: an address may hold "/", "?" and
+	// "#" (RFC 5322 atext, or quoted), which html/template leaves as they
+	// are in a URL, and which would aim a link or a form elsewhere.
+	"path": url.PathEscape,
 }
 
 type navLink struct {

@@ -306,3 +306,33 @@ func TestReviewUnmatchedReply(t *testing.T) {
 		t.Errorf("budi's endorsements: %+v %v; want one confirmed as Aliran", es, err)
 	}
 }
+
+// An address may hold "/", "?" and "#" (RFC 5322 atext): the contact
+// page's forms and the links to it escape it as one path segment, so that
+// they reach that contact (unescaped, they aimed at no route or at
+// another path).
+func TestContactLinksEscapeTheAddress(t *testing.T) {
+	f := newUIFixture(t)
+	ctx := context.Background()
+	admin := &outreach.Principal{Name: "admin", Role: outreach.RoleAdmin}
+	const odd = "o/b?c#d@rights.my.test"
+	if _, err := f.svc.ImportContacts(ctx, admin, strings.NewReader("email,name,kind,country\n"+odd+",Odd,partner,MY\n"), false); err != nil {
+		t.Fatal(err)
+	}
+	escaped := url.PathEscape(odd)
+	page := f.mustGet(t, "/contacts/"+escaped, f.admin)
+	for _, want := range []string{`action="/contacts/` + escaped + `"`, `action="/contacts/` + escaped + `/suppress"`, `action="/contacts/` + escaped + `/forget"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the contact page of %s has no %s", odd, want)
+		}
+	}
+	if list := f.mustGet(t, "/contacts?filter=name+%3D+Odd", f.admin); !strings.Contains(list, `href="/contacts/`+escaped+`"`) {
+		t.Errorf("the contacts list does not link to %s escaped", odd)
+	}
+	if code, loc := f.fetch(t, "POST", "/contacts/"+escaped+"/suppress", f.admin, url.Values{}); code != http.StatusSeeOther {
+		t.Fatalf("suppress = %d %s", code, loc)
+	}
+	if ok, err := f.st.Suppressed(ctx, odd); err != nil || !ok {
+		t.Errorf("%s after its Suppress button: suppressed %t, %v", odd, ok, err)
+	}
+}
