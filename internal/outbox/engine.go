@@ -86,6 +86,11 @@ type Engine struct {
 	quiet  chan struct{} // signalled when active drops to zero
 	paused bool          // the engine paused sends because the server is unreachable
 
+	// feedMu orders the recorder's claims against closing jobs at
+	// shutdown: the recorder hands out claims only while fed is true.
+	feedMu sync.Mutex
+	fed    bool
+
 	// OnFinished is called after a send finishes (all deliveries final).
 	OnFinished func(ctx context.Context, sendID uint64)
 	// OnSent is called after each recorded batch with the sent count, for metrics.
@@ -187,6 +192,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	// unrecorded bounds the messages handed to SMTP whose answer is not yet
 	// committed: the most a crash can send twice.
 	e.unrecorded = make(chan struct{}, e.cfg.InFlight)
+	e.feedMu.Lock()
+	e.fed = true
+	e.feedMu.Unlock()
 	var workers sync.WaitGroup
 	for i := 0; i < e.cfg.Connections; i++ {
 		workers.Add(1)
@@ -209,14 +217,17 @@ func (e *Engine) Run(ctx context.Context) error {
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
-		e.record(results, slots)
+		e.record(ctx, results, jobs, slots)
 	}()
 	probeCtx, stopProbe := context.WithCancel(context.Background())
 	defer stopProbe()
 	go e.probe(probeCtx)
 
 	e.dispatch(ctx, jobs, slots)
+	e.feedMu.Lock()
+	e.fed = false
 	close(jobs)
+	e.feedMu.Unlock()
 	workers.Wait()
 	close(results)
 	<-recorded
@@ -253,13 +264,29 @@ func (e *Engine) dispatch(ctx context.Context, jobs chan<- job, slots chan struc
 				}
 				continue
 			}
-			list, err := e.st.Claim(ctx, send.ID, now, min(free, e.cfg.Batch))
-			if err != nil {
-				e.log.Error("claim deliveries", "send", send.ID, "err", err)
-				continue
+			// Take the slots first, without waiting: the recorder claims
+			// into free slots too.
+			reserved := 0
+		reserve:
+			for reserved < min(free, e.cfg.Batch) {
+				select {
+				case slots <- struct{}{}:
+					reserved++
+				default:
+					break reserve
+				}
+			}
+			var list []store.Claimed
+			if reserved > 0 {
+				list, err = e.st.Claim(ctx, send.ID, now, reserved)
+				if err != nil {
+					e.log.Error("claim deliveries", "send", send.ID, "err", err)
+				}
+			}
+			for range reserved - len(list) {
+				<-slots
 			}
 			for _, c := range list {
-				slots <- struct{}{}
 				select {
 				case jobs <- job{claimed: c, send: send}:
 				case <-ctx.Done():
@@ -299,7 +326,7 @@ func (e *Engine) requeue(c store.Claimed) {
 func (e *Engine) deliver(ctx context.Context, j job) store.Result {
 	d := &j.claimed.Delivery
 	now := e.now()
-	res := store.Result{DeliveryID: d.ID, Attempt: outreach.Attempt{Time: now}}
+	res := store.Result{DeliveryID: d.ID, Attempt: outreach.Attempt{Time: now, SendID: d.SendID}}
 	m, err := e.compose(ctx, j)
 	if err != nil {
 		res.Attempt.Outcome = outreach.DeliveryFailed
@@ -454,7 +481,11 @@ const (
 // one transaction, and repeats. Gathering matters with fast servers: the
 // commit (two fsyncs) costs more than sending InFlight messages, and a
 // commit that waited for them records InFlight answers, not half as many.
-func (e *Engine) record(results <-chan store.Result, slots chan struct{}) {
+// The same commit claims the next deliveries of the send just recorded,
+// as many as there are free slots (the recorded ones' included), and
+// hands them to the workers once it is durable: the dispatcher's own
+// claims are then needed only when no answers flow.
+func (e *Engine) record(ctx context.Context, results <-chan store.Result, jobs chan<- job, slots chan struct{}) {
 	batch := make([]store.Result, 0, maxCommit)
 	gather := time.NewTimer(time.Hour)
 	gather.Stop()
@@ -491,26 +522,59 @@ func (e *Engine) record(results <-chan store.Result, slots chan struct{}) {
 			}
 		}
 		gather.Stop()
-		finished, err := e.st.Record(context.Background(), batch)
-		for err != nil {
-			// A failed commit must not lose the answers: keep trying.
-			e.log.Error("record results (retrying)", "count", len(batch), "err", err)
-			time.Sleep(100 * time.Millisecond)
-			finished, err = e.st.Record(context.Background(), batch)
-		}
-		for _, r := range batch {
-			<-slots
-			if r.Sent {
-				<-e.unrecorded
-			}
-		}
-		for _, id := range finished {
-			e.log.Info("send finished", "send", id)
-			if e.OnFinished != nil {
-				e.OnFinished(context.Background(), id)
-			}
-		}
+		e.commit(ctx, batch, jobs, slots)
 		e.Kick()
+	}
+}
+
+// commit records a batch of answers and claims what the freed slots allow
+// in the same transaction (see record).
+func (e *Engine) commit(ctx context.Context, batch []store.Result, jobs chan<- job, slots chan struct{}) {
+	e.feedMu.Lock()
+	defer e.feedMu.Unlock()
+	// The recorded deliveries' slots pass to the new claims; take the free
+	// ones too, without waiting (the dispatcher may hold them).
+	reserved := 0
+	if e.fed && ctx.Err() == nil {
+	reserve:
+		for reserved < e.cfg.Batch {
+			select {
+			case slots <- struct{}{}:
+				reserved++
+			default:
+				break reserve
+			}
+		}
+	}
+	limit := 0
+	if e.fed && ctx.Err() == nil {
+		limit = len(batch) + reserved
+	}
+	sendID := batch[len(batch)-1].Attempt.SendID
+	finished, claimed, send, err := e.st.RecordClaim(context.Background(), batch, sendID, e.now(), limit)
+	for err != nil {
+		// A failed commit must not lose the answers: keep trying.
+		e.log.Error("record results (retrying)", "count", len(batch), "err", err)
+		time.Sleep(100 * time.Millisecond)
+		finished, claimed, send, err = e.st.RecordClaim(context.Background(), batch, sendID, e.now(), limit)
+	}
+	for _, r := range batch {
+		if r.Sent {
+			<-e.unrecorded
+		}
+	}
+	for _, c := range claimed {
+		// Each claim holds a slot, so jobs (as large as the slots) has room.
+		jobs <- job{claimed: c, send: send}
+	}
+	for range len(batch) + reserved - len(claimed) {
+		<-slots
+	}
+	for _, id := range finished {
+		e.log.Info("send finished", "send", id)
+		if e.OnFinished != nil {
+			e.OnFinished(context.Background(), id)
+		}
 	}
 }
 

@@ -98,20 +98,35 @@ type Claimed struct {
 }
 
 // Claim durably moves up to limit due deliveries of a running send to
-// state sending (and into the inflight bucket) and returns them. A
+// state sending and returns them. A claimed delivery is one with an entry
+// in the inflight bucket (value: the claim time); its stored record keeps
+// its state before the claim and the attempts before this one, and the
+// readers (see claimedView) show it as sending with this attempt counted. A
 // delivery whose address has been suppressed, or whose contact is no
 // longer active, since it was queued moves to suppressed instead.
 func (s *Store) Claim(ctx context.Context, sendID uint64, now time.Time, limit int) ([]Claimed, error) {
 	var out []Claimed
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		sends := bucket(tx, "sends")
-		var send outreach.Send
-		if ok, err := getJSON(sends, u64(sendID), &send); err != nil || !ok {
-			return notFound("send", sendID)
-		}
-		if send.State != outreach.SendRunning {
-			return nil
-		}
+		var err error
+		out, _, err = claimTx(tx, sendID, now, limit)
+		return err
+	})
+	return out, err
+}
+
+// claimTx claims within tx (see Claim) and returns the claimed deliveries
+// and the send as it is after the claim.
+func claimTx(tx *bolt.Tx, sendID uint64, now time.Time, limit int) ([]Claimed, *outreach.Send, error) {
+	var out []Claimed
+	sends := bucket(tx, "sends")
+	send := &outreach.Send{}
+	if ok, err := getJSON(sends, u64(sendID), send); err != nil || !ok {
+		return nil, nil, notFound("send", sendID)
+	}
+	if send.State != outreach.SendRunning || limit <= 0 {
+		return nil, send, nil
+	}
+	err := func() error {
 		queue, deliveries, inflight := bucket(tx, "queue"), bucket(tx, "deliveries"), bucket(tx, "inflight")
 		contacts := bucket(tx, "contacts")
 		prefix := u64(sendID)
@@ -135,12 +150,17 @@ func (s *Store) Claim(ctx context.Context, sendID uint64, now time.Time, limit i
 					return err
 				}
 			} else {
+				// The claim is the inflight entry alone: the stored
+				// record is rewritten once, when the answer is recorded.
 				d.State = outreach.DeliverySending
 				d.Attempts++
-				if err := inflight.Put(id, nil); err != nil {
+				d.Updated = now
+				if err := inflight.Put(bytes.Clone(id), u64(uint64(now.UnixNano()))); err != nil {
 					return err
 				}
 				out = append(out, Claimed{Delivery: d, Contact: c})
+				send.Counts.Move(from, d.State)
+				continue
 			}
 			send.Counts.Move(from, d.State)
 			d.Updated = now
@@ -156,10 +176,33 @@ func (s *Store) Claim(ctx context.Context, sendID uint64, now time.Time, limit i
 		if len(done) == 0 {
 			return nil
 		}
-		finishIfDone(&send, now)
+		finishIfDone(send, now)
 		return putJSON(sends, u64(sendID), send)
-	})
-	return out, err
+	}()
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, send, nil
+}
+
+// claimedView shows a claimed delivery as the readers see it: in state
+// sending with the claimed attempt counted and updated at the claim. It
+// reports whether the delivery is claimed. A record stored in state
+// sending (written before claims stopped rewriting records) already
+// counts its attempt.
+func claimedView(inflight *bolt.Bucket, d *outreach.Delivery) bool {
+	v := inflight.Get(u64(d.ID))
+	if v == nil {
+		return false
+	}
+	if d.State != outreach.DeliverySending {
+		d.State = outreach.DeliverySending
+		d.Attempts++
+	}
+	if len(v) == 8 {
+		d.Updated = time.Unix(0, int64(btou(v)))
+	}
+	return true
 }
 
 func finishIfDone(send *outreach.Send, now time.Time) {
@@ -185,6 +228,42 @@ type Result struct {
 func (s *Store) Record(ctx context.Context, results []Result) ([]uint64, error) {
 	var finished []uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		finished, err = s.recordTx(tx, results)
+		return err
+	})
+	return finished, err
+}
+
+// RecordClaim records results as Record does and, in the same
+// transaction, claims up to limit due deliveries of send sendID as Claim
+// does: one commit instead of two. It returns the sends that finished,
+// the claimed deliveries and the send as it is after the claim (nil when
+// it does not exist).
+func (s *Store) RecordClaim(ctx context.Context, results []Result, sendID uint64, now time.Time, limit int) ([]uint64, []Claimed, *outreach.Send, error) {
+	var finished []uint64
+	var claimed []Claimed
+	var send *outreach.Send
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if finished, err = s.recordTx(tx, results); err != nil {
+			return err
+		}
+		claimed, send, err = claimTx(tx, sendID, now, limit)
+		if outreach.ErrorCode(err) == outreach.ENOTFOUND {
+			claimed, send, err = nil, nil, nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return finished, claimed, send, nil
+}
+
+func (s *Store) recordTx(tx *bolt.Tx, results []Result) ([]uint64, error) {
+	var finished []uint64
+	err := func() error {
 		deliveries, inflight, queue, sends := bucket(tx, "deliveries"), bucket(tx, "inflight"), bucket(tx, "queue"), bucket(tx, "sends")
 		touched := map[uint64]*outreach.Send{}
 		for i := range results {
@@ -203,6 +282,9 @@ func (s *Store) Record(ctx context.Context, results []Result) ([]uint64, error) 
 				touched[d.SendID] = send
 			}
 			from := d.State
+			if claimedView(inflight, &d) {
+				from = d.State
+			}
 			d.State = r.Attempt.Outcome
 			if r.Uncertain && !d.Uncertain {
 				d.Uncertain = true
@@ -252,7 +334,7 @@ func (s *Store) Record(ctx context.Context, results []Result) ([]uint64, error) 
 			}
 		}
 		return nil
-	})
+	}()
 	return finished, err
 }
 
@@ -282,6 +364,7 @@ func (s *Store) RecoverInflight(ctx context.Context, resend bool) (int, error) {
 				getJSON(sends, u64(d.SendID), send)
 				touched[d.SendID] = send
 			}
+			claimedView(inflight, &d)
 			from := d.State
 			d.Uncertain = true
 			send.Counts.Uncertain++
@@ -447,6 +530,7 @@ func (s *Store) Delivery(ctx context.Context, id uint64) (*outreach.Delivery, er
 		if err == nil && !ok {
 			err = notFound("delivery", id)
 		}
+		claimedView(bucket(tx, "inflight"), &d)
 		return err
 	})
 	return &d, err
@@ -463,6 +547,7 @@ func (s *Store) SendDeliveries(ctx context.Context, sendID uint64) ([]outreach.D
 			if _, err := getJSON(bucket(tx, "deliveries"), v, &d); err != nil {
 				return err
 			}
+			claimedView(bucket(tx, "inflight"), &d)
 			out = append(out, d)
 		}
 		return nil
@@ -481,6 +566,7 @@ func (s *Store) ContactDeliveries(ctx context.Context, contactID uint64) ([]outr
 			if _, err := getJSON(bucket(tx, "deliveries"), k[8:16], &d); err != nil {
 				return err
 			}
+			claimedView(bucket(tx, "inflight"), &d)
 			out = append(out, d)
 		}
 		return nil

@@ -18,7 +18,11 @@ func (s *Store) Unclaim(ctx context.Context, ids []uint64) error {
 		touched := map[uint64]*outreach.Send{}
 		for _, id := range ids {
 			var d outreach.Delivery
-			if ok, err := getJSON(deliveries, u64(id), &d); err != nil || !ok || d.State != outreach.DeliverySending {
+			if ok, err := getJSON(deliveries, u64(id), &d); err != nil || !ok {
+				continue
+			}
+			stored := d
+			if !claimedView(inflight, &d) {
 				continue
 			}
 			send := touched[d.SendID]
@@ -29,8 +33,10 @@ func (s *Store) Unclaim(ctx context.Context, ids []uint64) error {
 				}
 				touched[d.SendID] = send
 			}
-			d.Attempts = max(d.Attempts-1, 0)
-			d.Updated = now
+			d.Attempts, d.Updated = stored.Attempts, now
+			if stored.State == outreach.DeliverySending {
+				d.Attempts = max(d.Attempts-1, 0)
+			}
 			if send.State == outreach.SendCancelled {
 				send.Counts.Move(d.State, outreach.DeliveryCancelled)
 				d.State = outreach.DeliveryCancelled
