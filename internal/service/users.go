@@ -243,7 +243,12 @@ const equaliser = "$2a$10$ye8756HQ.RpxtYmlrQe.cO4YcL.oOWjdC3gSQFgVjm6Swi.fz5vSm"
 func (s *Service) Login(ctx context.Context, user, password, addr, userAgent string) (*LoginResult, error) {
 	now := s.Now()
 	bad := outreach.Errorf(outreach.EUNAUTHORIZED, "wrong user name or password")
+	// The account's key is its normalised name: "Any Name <ana@x>" and
+	// "\"ana\"@x" are ana@x, and must not each get their own failures.
 	acct := "user:" + strings.ToLower(strings.TrimSpace(user))
+	if n, err := store.UserName(user); err == nil {
+		acct = "user:" + strings.ToLower(n)
+	}
 	keys := []string{acct, "addr:" + addr}
 	if wait := s.logins.wait(now, keys...); wait > 0 {
 		s.Log.Warn("sign-in refused: too many failures", "user", s.loggedUser(ctx, user), "addr", addr, "retry_after", wait)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -154,5 +155,29 @@ func TestSignInLogsNoTypedSecret(t *testing.T) {
 	}
 	if !strings.Contains(out, "(unknown user)") || !strings.Contains(out, "too many failures") || !strings.Contains(out, "user=ana@example.org") {
 		t.Errorf("the log does not name the known user, or the unknown one as such, or the lockout:\n%s", out)
+	}
+}
+
+// The account lockout counts the account, whatever form of its address
+// each attempt typed: a display name or quotes do not make a new one.
+func TestLockoutCountsTheAccountNotItsSpelling(t *testing.T) {
+	s := newUsersService(t)
+	ctx := context.Background()
+	const pw = "a long enough password"
+	if _, _, err := s.AddUser(ctx, testAdmin, UserInput{Name: "ana@example.org", Role: outreach.RoleViewer, Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < maxFailures; i++ {
+		name := fmt.Sprintf("Guess %d <ana@example.org>", i)
+		if i%2 == 1 {
+			name = fmt.Sprintf("\"ana\"@Example.org%s", strings.Repeat(" ", i))
+		}
+		if _, err := s.Login(ctx, name, "wrong password", fmt.Sprintf("192.0.2.%d", i+1), "test"); outreach.ErrorCode(err) != outreach.EUNAUTHORIZED {
+			t.Fatalf("attempt %d as %q = %v; want a wrong password", i, name, err)
+		}
+	}
+	var te *ThrottledError
+	if _, err := s.Login(ctx, "ana@example.org", pw, "198.51.100.1", "test"); !errors.As(err, &te) {
+		t.Errorf("sign-in after %d failures under other spellings = %v; want the account locked out", maxFailures, err)
 	}
 }
