@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -249,7 +250,7 @@ func (s *Service) Login(ctx context.Context, user, password, addr, userAgent str
 	if n, err := store.UserName(user); err == nil {
 		acct = "user:" + strings.ToLower(n)
 	}
-	keys := []string{acct, "addr:" + addr}
+	keys := []string{acct, "addr:" + throttledAddr(addr)}
 	if wait := s.logins.wait(now, keys...); wait > 0 {
 		s.Log.Warn("sign-in refused: too many failures", "user", s.loggedUser(ctx, user), "addr", addr, "retry_after", wait)
 		return nil, &ThrottledError{RetryAfter: wait}
@@ -291,6 +292,21 @@ func (s *Service) Login(ctx context.Context, user, password, addr, userAgent str
 		s.Log.Error("prune sessions", "err", err)
 	}
 	return &LoginResult{Secret: secret, Session: sess}, nil
+}
+
+// throttledAddr is the client address failures are counted under: an
+// IPv6 address's /64, the block one subscriber usually holds whole, so
+// that stepping through it gets no fresh guesses.
+func throttledAddr(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	if a = a.Unmap(); a.Is6() {
+		p, _ := a.WithZone("").Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // loggedUser is how a sign-in attempt's user name goes into the log: the

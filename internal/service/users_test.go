@@ -181,3 +181,32 @@ func TestLockoutCountsTheAccountNotItsSpelling(t *testing.T) {
 		t.Errorf("sign-in after %d failures under other spellings = %v; want the account locked out", maxFailures, err)
 	}
 }
+
+// Failures from one IPv6 /64 count together: stepping through the block
+// gets no fresh guesses; another block is not locked out.
+func TestLockoutCountsAnIPv6Block(t *testing.T) {
+	s := newUsersService(t)
+	ctx := context.Background()
+	const pw = "a long enough password"
+	for i := 0; i <= maxFailures; i++ {
+		if _, _, err := s.AddUser(ctx, testAdmin, UserInput{Name: fmt.Sprintf("u%d", i), Role: outreach.RoleViewer, Password: pw}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < maxFailures; i++ {
+		if _, err := s.Login(ctx, fmt.Sprintf("u%d", i), "wrong password", fmt.Sprintf("2001:db8:1:2::%x", i+1), "test"); outreach.ErrorCode(err) != outreach.EUNAUTHORIZED {
+			t.Fatalf("attempt %d = %v; want a wrong password", i, err)
+		}
+	}
+	last := fmt.Sprintf("u%d", maxFailures)
+	var te *ThrottledError
+	if _, err := s.Login(ctx, last, pw, "2001:db8:1:2:ffff::1", "test"); !errors.As(err, &te) {
+		t.Errorf("sign-in from the same /64 after %d failures = %v; want it locked out", maxFailures, err)
+	}
+	if _, err := s.Login(ctx, last, pw, "2001:db8:1:3::1", "test"); err != nil {
+		t.Errorf("sign-in from another /64 = %v; want it to pass", err)
+	}
+	if got := throttledAddr("::ffff:192.0.2.1"); got != "192.0.2.1" {
+		t.Errorf("throttledAddr of a mapped IPv4 address = %q", got)
+	}
+}
