@@ -103,7 +103,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *outreach.Princ
 }
 
 // logout ends the browser's session (when the form carries its CSRF
-// token) and clears the cookie.
+// token) and clears the cookie. A post that carries no cookie clears
+// nothing: it is what another site's form sends (SameSite=Lax withholds
+// the cookie), and it must not sign the browser out.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *outreach.Principal) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if p, sess, err := s.Svc.SessionPrincipal(r.Context(), c.Value); err == nil {
@@ -114,8 +116,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *outreach.Prin
 				return err
 			}
 		}
+		s.setCookie(w, r, sessionCookie, "", time.Time{})
 	}
-	s.setCookie(w, r, sessionCookie, "", time.Time{})
 	http.Redirect(w, r, "/login?done="+url.QueryEscape("You are signed out."), http.StatusSeeOther)
 	return nil
 }

@@ -194,6 +194,10 @@ func TestSignInSetsAGuardedCookieAndLogoutEndsIt(t *testing.T) {
 	if a := b.do("GET", "/api/v1/status", nil, nil); a.code != http.StatusUnauthorized {
 		t.Errorf("the old cookie after logout = %d; want 401", a.code)
 	}
+	// Another site's form posts without the cookie: it deletes nothing.
+	if a := newClient(t, ts).do("POST", "/logout", url.Values{}, nil); a.code != http.StatusSeeOther || a.set[sessionCookie] != nil {
+		t.Errorf("logout without a cookie = %d, cookie %+v; want a redirect that leaves the cookie alone", a.code, a.set[sessionCookie])
+	}
 	entries, _ := s.Svc.Store.AuditLog(context.Background(), "ana@example.org", time.Time{}, 100)
 	var actions []string
 	for _, e := range entries {
