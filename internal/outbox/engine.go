@@ -239,9 +239,14 @@ func (e *Engine) Run(ctx context.Context) error {
 // transaction, not a commit.
 func (e *Engine) dispatch(ctx context.Context, jobs chan<- job, slots chan struct{}) {
 	for ctx.Err() == nil {
-		sends, err := e.st.Sends(ctx, outreach.SendRunning)
-		if err != nil {
-			e.log.Error("list running sends", "err", err)
+		// While the workers have work queued and no whole batch is free,
+		// the recorder claims: do not even list the sends.
+		var sends []outreach.Send
+		var err error
+		if free := cap(slots) - len(slots); free >= e.cfg.Batch || (free > 0 && len(jobs) < e.cfg.Connections) {
+			if sends, err = e.st.Sends(ctx, outreach.SendRunning); err != nil {
+				e.log.Error("list running sends", "err", err)
+			}
 		}
 		claimed := 0
 		now := e.now()
