@@ -26,7 +26,8 @@ package store
 //	queue                send id|due time (unix ns)|delivery id -> nil: queued and retrying
 //	                     deliveries; reply tokens and Message-IDs carry the delivery id, so
 //	                     they need no index (see internal/outbox/token.go)
-//	inflight             delivery id -> nil: deliveries claimed (state sending)
+//	inflight             delivery id -> claim time (unix ns): deliveries claimed and not yet recorded;
+//	                     the delivery record keeps its pre-claim state and readers show it as sending
 //	log                  time (unix ns)|seq -> JSON outreach.Attempt (the delivery log)
 //	log_by_wave          wave id|time|seq -> nil
 //	log_by_wave_status   wave id|outcome|0x00|time|seq -> nil
