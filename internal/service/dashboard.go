@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -206,46 +205,11 @@ func (s *Service) PreviewTemplateFiles(ctx context.Context, p *outreach.Principa
 	if err := set.Check(tmpl); err != nil {
 		return nil, err
 	}
-	if in.CampaignID == 0 {
-		in.CampaignID = s.DefaultCampaign
-	}
-	camp, err := s.Store.Campaign(ctx, in.CampaignID)
+	r, msg, err := s.renderPreview(ctx, p, set, tmpl, in)
 	if err != nil {
 		return nil, err
 	}
-	data := render.SampleData()
-	if in.Email != "" {
-		c, err := s.Contact(ctx, p, in.Email)
-		if err != nil {
-			return nil, err
-		}
-		data.Contact = *c
-	}
-	if in.Lang != "" {
-		lang := outreach.CanonicalLanguage(in.Lang)
-		if !outreach.ValidLanguage(lang) {
-			return nil, outreach.FieldError("lang", "%q is not a BCP 47 language tag", in.Lang)
-		}
-		data.Contact.Language = lang
-	}
-	data.Campaign = *camp
-	data.Wave = render.WaveInfo{Name: "Preview"}
-	data.Now = s.Now()
-	env := s.previewEnvelope(camp, &data.Contact, data.Now)
-	data.Delivery = render.DeliveryInfo{ReplyTo: env.ReplyTo, UnsubscribeURL: env.ListUnsubscribeURL, MessageID: env.MessageID}
-	r, err := set.Render(tmpl, data)
-	if err != nil {
-		return nil, err
-	}
-	m, err := render.Compose(r, env)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	if _, err := m.WriteTo(&b); err != nil {
-		return nil, fmt.Errorf("write preview of %s: %w", tmpl, err)
-	}
-	return &FilesPreview{Preview: Preview{Template: tmpl, Lang: r.Lang, Tried: r.Tried, Message: b.String()},
+	return &FilesPreview{Preview: Preview{Template: tmpl, Lang: r.Lang, Tried: r.Tried, Message: msg},
 		Subject: r.Subject, Text: r.Text, HTML: r.HTML}, nil
 }
 

@@ -320,25 +320,39 @@ func (s *Service) PreviewTemplate(ctx context.Context, p *outreach.Principal, in
 	if err != nil {
 		return nil, fmt.Errorf("template %s version %d: %w", tv.Name, tv.Version, err)
 	}
+	if in.Sample {
+		in.Email = ""
+	}
+	r, msg, err := s.renderPreview(ctx, p, set, tv.Name, in)
+	if err != nil {
+		return nil, err
+	}
+	return &Preview{Template: tv.Name, Version: tv.Version, Lang: r.Lang, Tried: r.Tried, Message: msg}, nil
+}
+
+// renderPreview renders template tmpl of set for the contact in.Email (the
+// sample contact when empty), in in.Lang when set, and composes the whole
+// message as a wave of in.CampaignID would send it.
+func (s *Service) renderPreview(ctx context.Context, p *outreach.Principal, set *render.Set, tmpl string, in PreviewInput) (*render.Rendered, string, error) {
 	if in.CampaignID == 0 {
 		in.CampaignID = s.DefaultCampaign
 	}
 	camp, err := s.Store.Campaign(ctx, in.CampaignID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	data := render.SampleData()
-	if !in.Sample {
+	if in.Email != "" {
 		c, err := s.Contact(ctx, p, in.Email)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		data.Contact = *c
 	}
 	if in.Lang != "" {
 		lang := outreach.CanonicalLanguage(in.Lang)
 		if !outreach.ValidLanguage(lang) {
-			return nil, outreach.FieldError("lang", "%q is not a BCP 47 language tag", in.Lang)
+			return nil, "", outreach.FieldError("lang", "%q is not a BCP 47 language tag", in.Lang)
 		}
 		data.Contact.Language = lang
 	}
@@ -347,19 +361,19 @@ func (s *Service) PreviewTemplate(ctx context.Context, p *outreach.Principal, in
 	data.Now = s.Now()
 	env := s.previewEnvelope(camp, &data.Contact, data.Now)
 	data.Delivery = render.DeliveryInfo{ReplyTo: env.ReplyTo, UnsubscribeURL: env.ListUnsubscribeURL, MessageID: env.MessageID}
-	r, err := set.Render(tv.Name, data)
+	r, err := set.Render(tmpl, data)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	m, err := render.Compose(r, env)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var b bytes.Buffer
 	if _, err := m.WriteTo(&b); err != nil {
-		return nil, fmt.Errorf("write preview of %s: %w", tv.Name, err)
+		return nil, "", fmt.Errorf("write preview of %s: %w", tmpl, err)
 	}
-	return &Preview{Template: tv.Name, Version: tv.Version, Lang: r.Lang, Tried: r.Tried, Message: b.String()}, nil
+	return r, b.String(), nil
 }
 
 // unsubscribeURLer is the part of the outbox that makes unsubscribe links.
