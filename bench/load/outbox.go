@@ -266,11 +266,9 @@ func waveRound(ctx context.Context, bin, dir, csvPath string, n, conns int) (sid
 		}
 		var k outreach.SendCounts
 		for _, r := range v.Runs {
-			k.Total += r.Counts.Total
-			k.Sent += r.Counts.Sent
-			k.Queued += r.Counts.Queued + r.Counts.Sending + r.Counts.Retrying
+			k.Add(r.Counts)
 		}
-		if k.Queued == 0 {
+		if k.Pending() == 0 {
 			if k.Sent != n || sink.Count() != n {
 				return res, fmt.Errorf("wave ended with %d of %d sent, %d messages at the sink", k.Sent, n, sink.Count())
 			}

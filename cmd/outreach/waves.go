@@ -296,15 +296,7 @@ func progress(v *service.WaveView, bar bool) string {
 func totals(runs []outreach.Send) outreach.SendCounts {
 	var k outreach.SendCounts
 	for _, r := range runs {
-		k.Total += r.Counts.Total
-		k.Queued += r.Counts.Queued
-		k.Sending += r.Counts.Sending
-		k.Retrying += r.Counts.Retrying
-		k.Sent += r.Counts.Sent
-		k.Failed += r.Counts.Failed
-		k.Suppressed += r.Counts.Suppressed
-		k.Cancelled += r.Counts.Cancelled
-		k.Uncertain += r.Counts.Uncertain
+		k.Add(r.Counts)
 	}
 	return k
 }

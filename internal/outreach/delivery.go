@@ -45,6 +45,19 @@ type SendCounts struct {
 // Pending is how many deliveries may still be attempted.
 func (c *SendCounts) Pending() int { return c.Queued + c.Sending + c.Retrying }
 
+// Add adds o's counts to c (to sum the runs of a wave).
+func (c *SendCounts) Add(o SendCounts) {
+	c.Total += o.Total
+	c.Queued += o.Queued
+	c.Sending += o.Sending
+	c.Retrying += o.Retrying
+	c.Sent += o.Sent
+	c.Failed += o.Failed
+	c.Suppressed += o.Suppressed
+	c.Cancelled += o.Cancelled
+	c.Uncertain += o.Uncertain
+}
+
 // Move accounts for one delivery changing state.
 func (c *SendCounts) Move(from, to string) {
 	if p := c.field(from); p != nil {

@@ -242,15 +242,7 @@ type waveView struct {
 func (v waveView) counts() outreach.SendCounts {
 	var k outreach.SendCounts
 	for _, r := range v.Runs {
-		k.Total += r.Counts.Total
-		k.Queued += r.Counts.Queued
-		k.Sending += r.Counts.Sending
-		k.Retrying += r.Counts.Retrying
-		k.Sent += r.Counts.Sent
-		k.Failed += r.Counts.Failed
-		k.Suppressed += r.Counts.Suppressed
-		k.Cancelled += r.Counts.Cancelled
-		k.Uncertain += r.Counts.Uncertain
+		k.Add(r.Counts)
 	}
 	return k
 }
