@@ -869,15 +869,7 @@ func (s *Service) SendLetter(ctx context.Context, p *outreach.Principal, id uint
 	if err := can(p, outreach.RoleCoordinator); err != nil {
 		return nil, err
 	}
-	l, err := s.visibleLetter(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	st, err := s.loadLetter(ctx, l)
-	if err != nil {
-		return nil, err
-	}
-	list, err := letterCountries(p, l, st, in)
+	l, st, list, err := s.letterCountriesFor(ctx, p, id, in)
 	if err != nil {
 		return nil, err
 	}
@@ -908,6 +900,21 @@ func (s *Service) SendLetter(ctx context.Context, p *outreach.Principal, id uint
 	return singleCountry(in, rep)
 }
 
+// letterCountriesFor loads a letter visible to p, its state, and the
+// countries in says (one, or all in p's scope).
+func (s *Service) letterCountriesFor(ctx context.Context, p *outreach.Principal, id uint64, in LetterSendInput) (*outreach.Letter, *letterState, []string, error) {
+	l, err := s.visibleLetter(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := s.loadLetter(ctx, l)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	list, err := letterCountries(p, l, st, in)
+	return l, st, list, err
+}
+
 // ApproveLetter records p's approval of a letter for one country or every
 // country in p's scope. A country whose letter is ready (a rule prepared
 // it; a letter sent by hand is ready when approved) is sent at once; any
@@ -920,15 +927,7 @@ func (s *Service) ApproveLetter(ctx context.Context, p *outreach.Principal, id u
 	if in.Resend {
 		return nil, outreach.FieldError("resend", "approving never resends: use `letters send --resend`")
 	}
-	l, err := s.visibleLetter(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	st, err := s.loadLetter(ctx, l)
-	if err != nil {
-		return nil, err
-	}
-	list, err := letterCountries(p, l, st, in)
+	l, st, list, err := s.letterCountriesFor(ctx, p, id, in)
 	if err != nil {
 		return nil, err
 	}
