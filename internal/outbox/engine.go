@@ -75,7 +75,7 @@ type Engine struct {
 
 	kick       chan struct{}
 	mu         sync.Mutex
-	sets       map[string]*render.Set // template@version
+	sets       map[templateKey]*render.Set
 	campaigns  map[uint64]*outreach.Campaign
 	gate       map[uint64]gateEntry // send id -> recently seen state
 	failStreak int
@@ -131,7 +131,7 @@ func New(cfg Config, st *store.Store, sender Sender, tokens *Tokens, log *slog.L
 		now = time.Now
 	}
 	return &Engine{cfg: cfg, st: st, sender: sender, tokens: tokens, log: log, now: now,
-		kick: make(chan struct{}, 1), quiet: make(chan struct{}, 1), sets: map[string]*render.Set{}, campaigns: map[uint64]*outreach.Campaign{}}
+		kick: make(chan struct{}, 1), quiet: make(chan struct{}, 1), sets: map[templateKey]*render.Set{}, campaigns: map[uint64]*outreach.Campaign{}}
 }
 
 // idle marks a worker as not about to produce an answer, and wakes the
@@ -619,8 +619,14 @@ func (e *Engine) compose(ctx context.Context, j job) (*gomail.Msg, error) {
 // UnsubscribeURL is the one-click unsubscribe link of a delivery.
 func (e *Engine) UnsubscribeURL(token string) string { return e.cfg.PublicURL + "/u/" + token }
 
+// templateKey names one stored template version.
+type templateKey struct {
+	name    string
+	version uint64
+}
+
 func (e *Engine) templateSet(ctx context.Context, name string, version uint64) (*render.Set, error) {
-	k := fmt.Sprintf("%s@%d", name, version)
+	k := templateKey{name, version}
 	e.mu.Lock()
 	set := e.sets[k]
 	e.mu.Unlock()
