@@ -14,14 +14,17 @@ import (
 // Clock tells the time and waits. Tests pass a fake one.
 type Clock interface {
 	Now() time.Time
-	// After sends the time on the returned channel once d has passed.
-	After(d time.Duration) <-chan time.Time
+	// Until sends the time on the returned channel once the clock reaches
+	// t (at once if it has). A deadline rather than a duration, so that a
+	// clock that moves between reading Now and arming the timer cannot
+	// push the timer past it.
+	Until(t time.Time) <-chan time.Time
 }
 
 type systemClock struct{}
 
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (systemClock) Now() time.Time                     { return time.Now() }
+func (systemClock) Until(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }
 
 // Job runs one scheduled run. slot is the run's scheduled time (for a
 // missed run, the latest missed time), which the job should record as its
@@ -150,7 +153,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		next := s.tick(jobCtx, now)
 		var timer <-chan time.Time
 		if !next.IsZero() {
-			timer = s.clock.After(next.Sub(now))
+			timer = s.clock.Until(next)
 		}
 		select {
 		case <-ctx.Done():

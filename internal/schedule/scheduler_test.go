@@ -20,7 +20,7 @@ type fakeClock struct {
 	at     time.Time
 	ch     chan time.Time
 	fired  bool
-	armed  int // After calls so far
+	armed  int // Until calls so far
 	closed bool
 }
 
@@ -36,12 +36,12 @@ func (f *fakeClock) Now() time.Time {
 	return f.now
 }
 
-func (f *fakeClock) After(d time.Duration) <-chan time.Time {
+func (f *fakeClock) Until(t time.Time) <-chan time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ch = make(chan time.Time, 1)
-	f.at = f.now.Add(d)
-	f.fired = d <= 0
+	f.at = t
+	f.fired = !t.After(f.now)
 	if f.fired {
 		f.ch <- f.now
 	}
@@ -50,7 +50,7 @@ func (f *fakeClock) After(d time.Duration) <-chan time.Time {
 	return f.ch
 }
 
-// waitArmed waits until After has been called more than n times.
+// waitArmed waits until Until has been called more than n times.
 func (f *fakeClock) waitArmed(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -63,6 +63,24 @@ func (f *fakeClock) waitArmed(t *testing.T, n int) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the scheduler did not wait on a new timer within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitAt waits until the scheduler waits on a timer for deadline.
+func (f *fakeClock) waitAt(t *testing.T, deadline time.Time) {
+	t.Helper()
+	limit := time.Now().Add(5 * time.Second)
+	for {
+		f.mu.Lock()
+		ok := f.ch != nil && f.at.Equal(deadline)
+		f.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(limit) {
+			t.Fatalf("the scheduler did not wait for %v within 5s", deadline)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -412,7 +430,8 @@ func TestRemoveStopsRuns(t *testing.T) {
 	s.Set(Entry{ID: "a", Schedule: mustParse(t, "0 * * * *", "UTC"), Last: clock.Now(), Job: r.job(clock)})
 	var keep recorder
 	s.Set(Entry{ID: "b", Schedule: mustParse(t, "30 * * * *", "UTC"), Last: clock.Now(), Job: keep.job(clock)})
-	clock.step(t) // 00:30 b
+	clock.waitAt(t, utc("2026-05-01T00:30:00Z")) // the scheduler has seen b
+	clock.step(t)                                // 00:30 b
 	keep.wait(t, 1)
 	waitIdle(t, s, "b")
 	armed := clock.armedCount()
