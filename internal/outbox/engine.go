@@ -27,10 +27,12 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,7 +46,9 @@ import (
 
 // Sender hands one message to an SMTP server.
 type Sender interface {
-	Send(ctx context.Context, m *gomail.Msg, rcpt string) smtpout.Result
+	// Send sends data (RFC 5322, CRLF, not dot-stuffed) from the envelope
+	// sender from to rcpt.
+	Send(ctx context.Context, from, rcpt string, data []byte) smtpout.Result
 	Ping(ctx context.Context) error
 }
 
@@ -84,6 +88,7 @@ type Engine struct {
 	// unrecorded slot: answers the recorder can expect soon.
 	active atomic.Int64
 	quiet  chan struct{} // signalled when active drops to zero
+	bufs   sync.Pool     // *bytes.Buffer: messages being written
 	paused bool          // the engine paused sends because the server is unreachable
 
 	// feedMu orders the recorder's claims against closing jobs at
@@ -130,8 +135,10 @@ func New(cfg Config, st *store.Store, sender Sender, tokens *Tokens, log *slog.L
 	if now == nil {
 		now = time.Now
 	}
-	return &Engine{cfg: cfg, st: st, sender: sender, tokens: tokens, log: log, now: now,
+	e := &Engine{cfg: cfg, st: st, sender: sender, tokens: tokens, log: log, now: now,
 		kick: make(chan struct{}, 1), quiet: make(chan struct{}, 1), sets: map[templateKey]*render.Set{}, campaigns: map[uint64]*outreach.Campaign{}}
+	e.bufs.New = func() any { return new(bytes.Buffer) }
+	return e
 }
 
 // idle marks a worker as not about to produce an answer, and wakes the
@@ -332,7 +339,13 @@ func (e *Engine) deliver(ctx context.Context, j job) store.Result {
 	d := &j.claimed.Delivery
 	now := e.now()
 	res := store.Result{DeliveryID: d.ID, Attempt: outreach.Attempt{Time: now, SendID: d.SendID}}
+	buf := e.bufs.Get().(*bytes.Buffer)
+	defer e.bufs.Put(buf)
+	buf.Reset()
 	m, err := e.compose(ctx, j)
+	if err == nil {
+		_, err = m.WriteTo(buf)
+	}
 	if err != nil {
 		res.Attempt.Outcome = outreach.DeliveryFailed
 		res.Attempt.Response = "render: " + err.Error()
@@ -350,7 +363,8 @@ func (e *Engine) deliver(ctx context.Context, j job) store.Result {
 		e.active.Add(1)
 	}
 	res.Sent = true
-	r := e.sender.Send(context.WithoutCancel(ctx), m, d.Email)
+	from, _ := m.GetSender(false)
+	r := e.sender.Send(context.WithoutCancel(ctx), strings.Trim(from, "<>"), d.Email, buf.Bytes())
 	res.Attempt.Time = e.now()
 	res.Attempt.Server, res.Attempt.Code, res.Attempt.Enhanced, res.Attempt.Response, res.Attempt.Duration = r.Server, r.Code, r.Enhanced, r.Response, r.Duration
 	switch {

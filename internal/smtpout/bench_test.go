@@ -59,7 +59,7 @@ func BenchmarkPool(b *testing.B) {
 				if i >= len(msgs) {
 					return
 				}
-				if r := p.Send(ctx, msgs[i], fmt.Sprintf("r%d@example.net", i)); r.Outcome != Sent {
+				if r := sendMsg(ctx, b, p, msgs[i], fmt.Sprintf("r%d@example.net", i)); r.Outcome != Sent {
 					failed.Add(1)
 				}
 			}

@@ -36,7 +36,7 @@ func TestDKIM(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.AddAlternativeString("text/html", "<p>Please endorse.</p>")
-	wantSent(t, p.Send(t.Context(), m, "a@example.net"))
+	wantSent(t, sendMsg(t.Context(), t, p, m, "a@example.net"))
 
 	raw := srv.Messages()[0].Raw
 	lookup := func(domain string) ([]string, error) {

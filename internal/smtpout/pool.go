@@ -1,7 +1,6 @@
 package smtpout
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -70,12 +70,7 @@ type Pool struct {
 
 	domMu   sync.Mutex
 	domains map[string]*rate.Limiter
-
-	bufs sync.Pool // *bytes.Buffer for the written message
 }
-
-// maxPooledBuffer is the largest message buffer kept for reuse.
-const maxPooledBuffer = 1 << 20
 
 // conn is one SMTP session. tcp is the socket under any TLS layer; closing
 // it aborts whatever the session is doing.
@@ -84,6 +79,8 @@ type conn struct {
 	tcp      net.Conn
 	lastUsed time.Time
 	broken   bool
+	// chunked: the server offers PIPELINING and CHUNKING (see Send).
+	chunked bool
 }
 
 // New checks cfg and returns a Pool. It opens no connection; see Ping.
@@ -182,38 +179,51 @@ func tlsConfig(host, caFile string) (*tls.Config, error) {
 	return tc, nil
 }
 
-// Send sends m to the one envelope recipient rcpt, whatever m's headers say;
-// the envelope sender is m's EnvelopeFrom, or its From. It waits for the
-// rate limits and for a free connection (bounded by ctx), then runs
-// MAIL, RCPT and DATA on the connection (bounded by Config.Timeout per
-// read or write, and by ctx, whose end aborts the connection).
+// Send sends the message data (RFC 5322 bytes with CRLF line ends, not
+// dot-stuffed) from the envelope sender from to the one envelope recipient
+// rcpt, whatever the message's headers say. It waits for the rate limits
+// and for a free connection (bounded by ctx), then runs the mail
+// transaction on the connection (bounded by Config.Timeout per read or
+// write, and by ctx, whose end aborts the connection).
+//
+// When the server offers PIPELINING (RFC 2920) and CHUNKING (RFC 3030), a
+// transaction is two round trips: MAIL and RCPT in one write, then BDAT
+// LAST with the whole message, which needs no dot-stuffing. Otherwise it is
+// go-mail's MAIL, RCPT, DATA, one command at a time. Either way the message
+// leaves only after the server accepted the recipient.
 //
 // A connection that turns out to be gone before the message was complete
 // (closed by the server when idle, reset, timed out, or a 421 reply) is
 // dialled again once and the message retried on the fresh connection; if
-// that fails too the result is Temporary. Once the end of the data has been
-// sent the server may have accepted the message, so a lost reply then is
-// Temporary at once, without a retry that could deliver it twice (RFC 5321
-// §4.1.1.4 and §6.1 leave that duplicate to the sender's judgement).
+// that fails too the result is Temporary. Once the whole message has been
+// sent the server may have accepted it, so a lost reply then is Temporary
+// at once, without a retry that could deliver it twice (RFC 5321 §4.1.1.4
+// and §6.1 leave that duplicate to the sender's judgement).
 //
-// RSET is sent only after a rejected MAIL, RCPT or DATA command; NOOP never.
-// m is written once; Send must not be called with the same m concurrently.
-// m should carry its own Message-ID (SetMessageIDWithValue), which replies
-// will quote; otherwise go-mail makes one up from the local host name.
-func (p *Pool) Send(ctx context.Context, m *gomail.Msg, rcpt string) Result {
+// RSET is sent only after a rejected MAIL, RCPT or DATA command; NOOP
+// never. data is not modified; with DKIM configured the signed copy is
+// sent.
+func (p *Pool) Send(ctx context.Context, from, rcpt string, data []byte) Result {
 	start := time.Now()
-	r := p.send(ctx, m, rcpt)
+	r := p.send(ctx, from, rcpt, data)
 	r.Server = p.ep.Addr()
 	r.Duration = time.Since(start)
 	if r.Err != nil {
 		r.Err = fmt.Errorf("send to %s via %s (%s): %w", rcpt, r.Server, r.Step, r.Err)
 	}
-	p.log.Debug("send", "rcpt", rcpt, "outcome", r.Outcome, "code", r.Code, "step", r.Step,
-		"response", r.Response, "duration", r.Duration)
+	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		p.log.Debug("send", "rcpt", rcpt, "outcome", r.Outcome, "code", r.Code, "step", r.Step,
+			"response", r.Response, "duration", r.Duration)
+	}
 	return r
 }
 
-func (p *Pool) send(ctx context.Context, m *gomail.Msg, rcpt string) Result {
+// badAddress reports an envelope address that cannot go on a command line.
+func badAddress(a string) bool {
+	return strings.TrimSpace(a) == "" || !strings.Contains(a, "@") || strings.ContainsAny(a, "\r\n<> ")
+}
+
+func (p *Pool) send(ctx context.Context, from, rcpt string, data []byte) Result {
 	if !p.enter() {
 		return Result{Outcome: Temporary, Step: StepConnect, Err: ErrClosed, Response: ErrClosed.Error()}
 	}
@@ -221,35 +231,20 @@ func (p *Pool) send(ctx context.Context, m *gomail.Msg, rcpt string) Result {
 	if err := ctx.Err(); err != nil {
 		return Result{Outcome: Temporary, Step: StepConnect, Err: err, Response: err.Error()}
 	}
-	if m == nil {
-		err := errors.New("no message")
+	if badAddress(from) {
+		err := fmt.Errorf("sender %q is not an address", from)
 		return Result{Outcome: Permanent, Step: StepMail, Err: err, Response: err.Error()}
 	}
-
-	from, err := m.GetSender(false)
-	if err != nil {
-		return Result{Outcome: Permanent, Step: StepMail, Err: err, Response: err.Error()}
-	}
-	if strings.TrimSpace(rcpt) == "" || !strings.Contains(rcpt, "@") || strings.ContainsAny(rcpt, "\r\n<>") {
+	if badAddress(rcpt) {
 		err := fmt.Errorf("recipient %q is not an address", rcpt)
 		return Result{Outcome: Permanent, Step: StepRcpt, Err: err, Response: err.Error()}
 	}
-	buf, _ := p.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= maxPooledBuffer {
-			p.bufs.Put(buf)
-		}
-	}()
-	if _, err := m.WriteTo(buf); err != nil {
-		err = fmt.Errorf("write message: %w", err)
+	if len(data) == 0 {
+		err := errors.New("no message")
 		return Result{Outcome: Permanent, Step: StepData, Err: err, Response: err.Error()}
 	}
-	data := buf.Bytes()
 	if p.cfg.DKIM != nil {
+		var err error
 		if data, err = p.cfg.DKIM.sign(data); err != nil {
 			return Result{Outcome: Permanent, Step: StepData, Err: err, Response: err.Error()}
 		}
@@ -278,7 +273,8 @@ func (p *Pool) send(ctx context.Context, m *gomail.Msg, rcpt string) Result {
 		if c, err = p.dial(ctx); err != nil {
 			return classify(StepConnect, err)
 		}
-		r, _ = p.transact(ctx, c, from, rcpt, data)
+		r, committed = p.transact(ctx, c, from, rcpt, data)
+		r.Maybe = committed && r.Outcome == Temporary
 	}
 	p.put(c, r)
 	return r
@@ -441,7 +437,9 @@ func (p *Pool) dial(ctx context.Context) (*conn, error) {
 		_ = tcp.Close()
 		return nil, ctx.Err()
 	}
-	return &conn{sc: sc, tcp: tcp}, nil
+	pipelining, _ := sc.Extension("PIPELINING")
+	chunking, _ := sc.Extension("CHUNKING")
+	return &conn{sc: sc, tcp: tcp, chunked: pipelining && chunking}, nil
 }
 
 // transact runs one mail transaction on c. committed reports whether the
@@ -464,14 +462,18 @@ func (p *Pool) exchange(c *conn, from, rcpt string, data []byte) (Result, bool) 
 		c.broken = true
 		return Result{Outcome: Temporary, Step: StepMail, Err: err, Response: err.Error()}, false
 	}
+	ascii := isASCII(from) && isASCII(rcpt)
+	if c.chunked && ascii {
+		return p.exchangeChunked(c, from, rcpt, data)
+	}
 	// SMTPUTF8 (RFC 6531) only for addresses that need it: headers are
 	// RFC 2047-encoded, and hops without SMTPUTF8 bounce messages that
 	// asked for it.
-	c.sc.SkipSMTPUTF8(isASCII(from) && isASCII(rcpt))
-	if err := c.sc.Mail(from); err != nil {
+	c.sc.SkipSMTPUTF8(ascii)
+	if err := c.sc.Mail("<" + from + ">"); err != nil {
 		return p.rejected(c, StepMail, err), false
 	}
-	if err := c.sc.Rcpt(rcpt); err != nil {
+	if err := c.sc.Rcpt("<" + rcpt + ">"); err != nil {
 		return p.rejected(c, StepRcpt, err), false
 	}
 	w, err := c.sc.Data()
@@ -490,7 +492,78 @@ func (p *Pool) exchange(c *conn, from, rcpt string, data []byte) (Result, bool) 
 	if dc, ok := w.(*smtp.DataCloser); ok {
 		resp = dc.ServerResponse()
 	}
-	return Result{Outcome: Sent, Code: 250, Enhanced: enhancedRE.FindString(resp), Response: resp, Step: StepData}, true
+	return sent(resp), true
+}
+
+func sent(resp string) Result {
+	return Result{Outcome: Sent, Code: 250, Enhanced: enhancedRE.FindString(resp), Response: resp, Step: StepData}
+}
+
+// exchangeChunked runs one transaction with PIPELINING (RFC 2920) and
+// CHUNKING (RFC 3030) on go-mail's text connection, which go-mail exports
+// for extensions: MAIL and RCPT in one write and their two replies, then
+// "BDAT n LAST" and the message in one write and its reply. The message
+// is sent only once the recipient is accepted, as with DATA, so a lost
+// connection before that is safe to retry.
+func (p *Pool) exchangeChunked(c *conn, from, rcpt string, data []byte) (Result, bool) {
+	t := c.sc.Text
+	w := t.W
+	w.WriteString("MAIL FROM:<")
+	w.WriteString(from)
+	w.WriteString(">\r\nRCPT TO:<")
+	w.WriteString(rcpt)
+	w.WriteString(">\r\n")
+	if err := w.Flush(); err != nil {
+		c.broken = true
+		return classify(StepMail, err), false
+	}
+	_, _, mailErr := t.ReadResponse(250)
+	if mailErr != nil && !isReply(mailErr) {
+		c.broken = true
+		return classify(StepMail, mailErr), false
+	}
+	// A server that refused MAIL still answers the pipelined RCPT (503).
+	_, _, rcptErr := t.ReadResponse(25)
+	if rcptErr != nil && !isReply(rcptErr) {
+		c.broken = true
+		if mailErr != nil {
+			return classify(StepMail, mailErr), false
+		}
+		return classify(StepRcpt, rcptErr), false
+	}
+	if mailErr != nil {
+		return p.rejected(c, StepMail, mailErr), false
+	}
+	if rcptErr != nil {
+		return p.rejected(c, StepRcpt, rcptErr), false
+	}
+	var size [20]byte
+	w.WriteString("BDAT ")
+	w.Write(strconv.AppendInt(size[:0], int64(len(data)), 10))
+	w.WriteString(" LAST\r\n")
+	w.Write(data)
+	if err := w.Flush(); err != nil {
+		// The server needs every byte of the chunk before it can accept.
+		c.broken = true
+		return classify(StepData, err), false
+	}
+	_, resp, err := t.ReadResponse(250)
+	if err != nil {
+		if !isReply(err) {
+			c.broken = true
+			return classify(StepData, err), true
+		}
+		// RSET clears what is left of the transaction (RFC 3030 §4).
+		return p.rejected(c, StepData, err), true
+	}
+	return sent(resp), true
+}
+
+// isReply reports whether err is an SMTP reply rather than a failure of
+// the connection.
+func isReply(err error) bool {
+	_, _, _, ok := replyOf(err)
+	return ok
 }
 
 // rejected classifies the failure of a command inside a transaction and,

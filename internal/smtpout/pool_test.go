@@ -1,6 +1,7 @@
 package smtpout
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -74,12 +75,26 @@ func newMsg(t testing.TB, to, subject string) *gomail.Msg {
 	return m
 }
 
+// sendMsg writes m and sends it through p from its envelope sender to rcpt.
+func sendMsg(ctx context.Context, t testing.TB, p *Pool, m *gomail.Msg, rcpt string) Result {
+	t.Helper()
+	from, err := m.GetSender(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return p.Send(ctx, strings.Trim(from, "<>"), rcpt, b.Bytes())
+}
+
 // send builds a message to rcpt and sends it through p.
 func send(t testing.TB, p *Pool, rcpt string) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return p.Send(ctx, newMsg(t, rcpt, "Joint letter"), rcpt)
+	return sendMsg(ctx, t, p, newMsg(t, rcpt, "Joint letter"), rcpt)
 }
 
 func wantSent(t *testing.T, r Result) {
@@ -128,7 +143,7 @@ func TestSendAndReuse(t *testing.T) {
 
 	// The envelope recipient is the one given, whatever the headers say.
 	msg := newMsg(t, "header-only@example.net", "x")
-	wantSent(t, p.Send(t.Context(), msg, "envelope@example.net"))
+	wantSent(t, sendMsg(t.Context(), t, p, msg, "envelope@example.net"))
 	if srv.CountFor("envelope@example.net") != 1 || srv.CountFor("header-only@example.net") != 0 {
 		t.Error("the message went to the header recipient, not the envelope one")
 	}
@@ -145,18 +160,18 @@ func TestBadInput(t *testing.T) {
 	srv := startDevmail(t, devmail.Options{})
 	p := newPool(t, Config{Endpoint: endpointOf(t, srv, NoTLS)})
 	for _, rcpt := range []string{"", "no-at-sign", "a@b.example\r\nRCPT TO:<x@y>"} {
-		r := p.Send(t.Context(), newMsg(t, "a@example.net", "x"), rcpt)
+		r := sendMsg(t.Context(), t, p, newMsg(t, "a@example.net", "x"), rcpt)
 		if r.Outcome != Permanent || r.Step != StepRcpt || r.Err == nil || r.NoSuchUser() || r.RelayFault() {
 			t.Errorf("Send to %q = %+v; want permanent at rcpt", rcpt, r)
 		}
 	}
-	if r := p.Send(t.Context(), nil, "a@example.net"); r.Outcome != Permanent {
-		t.Errorf("Send(nil) = %+v; want permanent", r)
+	if r := p.Send(t.Context(), "bounces@example.org", "a@example.net", nil); r.Outcome != Permanent || r.Step != StepData {
+		t.Errorf("Send(nil) = %+v; want permanent at data", r)
 	}
-	m := gomail.NewMsg()
-	_ = m.To("a@example.net")
-	if r := p.Send(t.Context(), m, "a@example.net"); r.Outcome != Permanent || r.Step != StepMail {
-		t.Errorf("Send without a sender = %+v; want permanent at mail", r)
+	for _, from := range []string{"", "no-at-sign", "a@b.example>\r\nRCPT TO:<x@y"} {
+		if r := p.Send(t.Context(), from, "a@example.net", []byte("Subject: x\r\n\r\nx\r\n")); r.Outcome != Permanent || r.Step != StepMail {
+			t.Errorf("Send from %q = %+v; want permanent at mail", from, r)
+		}
 	}
 	if srv.Count() != 0 {
 		t.Errorf("server got %d messages; want 0", srv.Count())
@@ -462,7 +477,7 @@ func TestRateLimits(t *testing.T) {
 	// A send that cannot get its turn before the deadline is Temporary.
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	r := p.Send(ctx, newMsg(t, "b@example.net", "x"), "b@example.net")
+	r := sendMsg(ctx, t, p, newMsg(t, "b@example.net", "x"), "b@example.net")
 	if r.Outcome != Temporary || r.Step != StepConnect || srv.CountFor("b@example.net") != 0 {
 		t.Errorf("Send over the rate limit = %+v; want temporary without sending", r)
 	}
@@ -499,7 +514,7 @@ func TestContext(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if r := p.Send(ctx, newMsg(t, "a@example.net", "x"), "a@example.net"); r.Outcome != Temporary {
+	if r := sendMsg(ctx, t, p, newMsg(t, "a@example.net", "x"), "a@example.net"); r.Outcome != Temporary {
 		t.Errorf("Send with a cancelled context = %+v; want temporary", r)
 	}
 
@@ -507,7 +522,7 @@ func TestContext(t *testing.T) {
 	// until the socket timeout.
 	ctx, cancel = context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	r := p.Send(ctx, newMsg(t, "slow@example.net", "x"), "slow@example.net")
+	r := sendMsg(ctx, t, p, newMsg(t, "slow@example.net", "x"), "slow@example.net")
 	if r.Outcome != Temporary || !errors.Is(r.Err, context.DeadlineExceeded) || r.Duration > 5*time.Second {
 		t.Errorf("Send past its deadline = %v after %v (err %v); want temporary, deadline exceeded", r.Outcome, r.Duration, r.Err)
 	}
