@@ -240,7 +240,7 @@ func needsEncoding(s string) bool {
 // longWord reports a value with a run of 998 or more characters between
 // spaces: folded at its spaces, it gives a line longer than RFC 5322
 // section 2.1.1 allows.
-func longWord(s string) bool {
+func longWord[T string | []byte](s T) bool {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		if s[i] == ' ' {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
+	"net/mail"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -206,4 +207,38 @@ func TestLongWord(t *testing.T) {
 			t.Errorf("longWord(%d characters) = %v; want %v", len(tc.s), got, tc.want)
 		}
 	}
+}
+
+var addressSeeds = []string{
+	"campaign@example.org",
+	"Coalition for the OP-ICESCR <campaign@example.org>",
+	"campaign+sampletoken@example.org",
+	"a.b.c@d.e", ".a@b", "a.@b", "a..b@c", "a@b..c", "a@", "@b", "a@b@c", "a@[127.0.0.1]",
+	"Ana  Example <a@b>", " Ana <a@b>", "Ana <a@b> ", "A. N. Other <a@b>", "Dr. <a@b>",
+	"=?utf-8?q?Caf=C3=A9?= <c@example.org>", "a=?b <c@d>", `"Quoted, Name" <a@b>`, "Jos\u00e9 <a@b>",
+	"Name <a@b>>", "Name <<a@b>", "Name: <a@b>", "<a@b>", "Group: a@b;", "a@b (comment)", "x\t<a@b>",
+}
+
+// FuzzAddress checks the allocation-free address parser and writer
+// against net/mail.
+func FuzzAddress(f *testing.F) {
+	for _, s := range addressSeeds {
+		f.Add(s, "")
+		f.Add(s, `Ana "The" \ Example`)
+	}
+	f.Fuzz(func(t *testing.T, s, name string) {
+		want, wantErr := mail.ParseAddress(s)
+		got, err := parseAddress(s)
+		if (err == nil) != (wantErr == nil) || err == nil && got != *want {
+			t.Fatalf("parseAddress(%q) = %+v, %v; net/mail %+v, %v", s, got, err, want, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		for _, a := range []mail.Address{got, {Name: name, Address: got.Address}} {
+			if w, g := a.String(), appendAddress(nil, a); string(g) != w {
+				t.Fatalf("appendAddress(%+v) = %q; net/mail %q", a, g, w)
+			}
+		}
+	})
 }

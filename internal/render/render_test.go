@@ -76,16 +76,13 @@ func write(t testing.TB, s *render.Set, name string, d *render.Data, e *render.E
 	if err != nil {
 		t.Fatalf("Render(%s, %s) = %v", name, d.Contact.Language, err)
 	}
-	m, err := render.Compose(r, e)
+	golden := *e
+	golden.Boundary = "outreach-golden-boundary"
+	m, err := render.ComposeMessage(nil, r, &golden)
 	if err != nil {
 		t.Fatalf("Compose(%s, %s) = %v", name, d.Contact.Language, err)
 	}
-	m.SetBoundary("outreach-golden-boundary")
-	var b bytes.Buffer
-	if _, err := m.WriteTo(&b); err != nil {
-		t.Fatal(err)
-	}
-	return r, b.Bytes()
+	return r, m.Data
 }
 
 func TestGolden(t *testing.T) {
