@@ -63,7 +63,7 @@ func (m Message) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-// ComposeMessage builds the message to send: multipart/alternative with
+// Compose builds the message to send: multipart/alternative with
 // the text and HTML bodies in UTF-8 quoted-printable (RFC 2045, RFC 2046),
 // the Message-ID and Date given, no User-Agent, and the subject and
 // display names RFC 2047-encoded so the header is ASCII on the wire (RFC
@@ -79,7 +79,7 @@ func (m Message) WriteTo(w io.Writer) (int64, error) {
 // longer than the 998 characters RFC 5322 section 2.1.1 allows: a subject
 // that would give one is Q-encoded, a display name is dropped, and any
 // other such value is refused.
-func ComposeMessage(dst []byte, r *Rendered, e *Envelope) (Message, error) {
+func Compose(dst []byte, r *Rendered, e *Envelope) (Message, error) {
 	if r == nil || e == nil {
 		return Message{}, fmt.Errorf("compose: nil message or envelope")
 	}
@@ -485,9 +485,14 @@ func needsQ(s string) bool {
 	return false
 }
 
-// Compose builds the message to send as a go-mail message: the same
-// checks and the same bytes as ComposeMessage, which writes them itself.
-func Compose(r *Rendered, e *Envelope) (*gomail.Msg, error) {
+// ComposeMsg is Compose as it was: it builds the message to send as a
+// go-mail message, which writes Compose's bytes but for the header lines
+// over 998 characters Compose avoids (and with no Envelope.Boundary
+// check).
+//
+// Deprecated: temporary, for the outbox until it sends Compose's Message;
+// then it goes, and go-mail with it from this package.
+func ComposeMsg(r *Rendered, e *Envelope) (*gomail.Msg, error) {
 	if r == nil || e == nil {
 		return nil, fmt.Errorf("compose: nil message or envelope")
 	}

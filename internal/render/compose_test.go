@@ -66,7 +66,7 @@ func TestComposeMatchesGoMail(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				m, err := render.ComposeMessage(nil, r, e)
+				m, err := render.Compose(nil, r, e)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -114,7 +114,7 @@ func FuzzComposeMatchesGoMail(f *testing.F) {
 			e.Headers[key] = value
 		}
 		want, oldErr := oracle(t, r, e)
-		m, err := render.ComposeMessage(nil, r, e)
+		m, err := render.Compose(nil, r, e)
 		switch {
 		case oldErr != nil:
 			if err == nil || err.Error() != oldErr.Error() || outreach.ErrorCode(err) != outreach.ErrorCode(oldErr) {
@@ -207,7 +207,7 @@ func TestComposeLineLimit(t *testing.T) {
 		if err != nil || longestLine(old) <= 998 {
 			t.Fatalf("%s: go-mail = %v, longest line %d; want a line over 998", tc.name, err, longestLine(old))
 		}
-		m, err := render.ComposeMessage(nil, &r, e)
+		m, err := render.Compose(nil, &r, e)
 		if tc.field != "" {
 			if outreach.ErrorCode(err) != outreach.EINVALID || !strings.Contains(err.Error(), tc.field) {
 				t.Errorf("%s: Compose = %v; want EINVALID naming %s", tc.name, err, tc.field)
@@ -233,11 +233,11 @@ func TestComposeBoundary(t *testing.T) {
 	}
 	e := envelope("call-to-action", d)
 	random := regexp.MustCompile(`boundary=([0-9a-f]{60})\r\n`)
-	m1, err := render.ComposeMessage(nil, r, e)
+	m1, err := render.Compose(nil, r, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m2, err := render.ComposeMessage(nil, r, e)
+	m2, err := render.Compose(nil, r, e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestComposeBoundary(t *testing.T) {
 	checkParses(t, m1.Data, r)
 	for _, b := range []string{"a b", "a=b", `"q"`, strings.Repeat("b", 71), "caf\u00e9"} {
 		e.Boundary = b
-		if _, err := render.ComposeMessage(nil, r, e); outreach.ErrorCode(err) != outreach.EINVALID {
+		if _, err := render.Compose(nil, r, e); outreach.ErrorCode(err) != outreach.EINVALID {
 			t.Errorf("boundary %q: Compose = %v; want EINVALID", b, err)
 		}
 	}
@@ -268,12 +268,12 @@ func TestComposeReusesBuffer(t *testing.T) {
 	}
 	e := envelope("call-to-action", d)
 	e.Boundary = "b"
-	fresh, err := render.ComposeMessage(nil, r, e)
+	fresh, err := render.Compose(nil, r, e)
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf := bytes.Repeat([]byte("junk"), 8192)
-	m, err := render.ComposeMessage(buf, r, e)
+	m, err := render.Compose(buf, r, e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestComposeReusesBuffer(t *testing.T) {
 		t.Errorf("WriteTo = %d, %v", n, err)
 	}
 	allocs := testing.AllocsPerRun(20, func() {
-		if m, err = render.ComposeMessage(m.Data, r, e); err != nil {
+		if m, err = render.Compose(m.Data, r, e); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -313,7 +313,7 @@ func BenchmarkCompose(b *testing.B) {
 			b.ReportAllocs()
 			var buf []byte
 			for b.Loop() {
-				m, err := render.ComposeMessage(buf, r, e)
+				m, err := render.Compose(buf, r, e)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -66,18 +66,14 @@ func FuzzRender(f *testing.F) {
 				t.Fatalf("Lang = %q", r.Lang)
 			}
 			e := envelope("call-to-action", d)
-			m, err := render.Compose(r, e)
+			m, err := render.Compose(nil, r, e)
 			if err != nil {
 				if outreach.ErrorCode(err) != outreach.EINVALID || !strings.ContainsFunc(name, isCtl) {
 					t.Fatalf("Compose = %v", err)
 				}
 				continue
 			}
-			var b bytes.Buffer
-			if _, err := m.WriteTo(&b); err != nil {
-				t.Fatal(err)
-			}
-			checkMessage(t, b.Bytes(), r)
+			checkMessage(t, m.Data, r)
 		}
 	})
 }
@@ -144,19 +140,18 @@ func BenchmarkRender(b *testing.B) {
 	s := shipped(b)
 	d := render.SampleData()
 	e := envelope("call-to-action", d)
+	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
 		r, err := s.Render("call-to-action", d)
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := render.Compose(r, e)
+		m, err := render.Compose(buf, r, e)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := m.WriteTo(io.Discard); err != nil {
-			b.Fatal(err)
-		}
+		buf = m.Data
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }

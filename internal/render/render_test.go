@@ -78,7 +78,7 @@ func write(t testing.TB, s *render.Set, name string, d *render.Data, e *render.E
 	}
 	golden := *e
 	golden.Boundary = "outreach-golden-boundary"
-	m, err := render.ComposeMessage(nil, r, &golden)
+	m, err := render.Compose(nil, r, &golden)
 	if err != nil {
 		t.Fatalf("Compose(%s, %s) = %v", name, d.Contact.Language, err)
 	}
@@ -376,7 +376,7 @@ func TestEscapingAndInjection(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := envelope("call-to-action", d)
-	if _, err := render.Compose(r, e); err == nil {
+	if _, err := render.Compose(nil, r, e); err == nil {
 		t.Errorf("Compose with a CRLF display name = nil error; want refusal")
 	}
 	e.ToName = "Ana Bcc: x@evil.test, \"Quoted\" <y@evil.test>"
@@ -439,12 +439,12 @@ func TestCompose(t *testing.T) {
 	}
 
 	// Envelope sender is the reply address.
-	m, err := render.Compose(r, e)
+	m, err := render.Compose(nil, r, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if from, err := m.GetSender(false); err != nil || from != "<campaign+sampletoken@example.org>" {
-		t.Errorf("GetSender(envelope) = %q, %v", from, err)
+	if m.Sender != "campaign+sampletoken@example.org" {
+		t.Errorf("Sender = %q; want the reply address", m.Sender)
 	}
 
 	// No list headers for letters; no Post header for an http URL.
@@ -490,7 +490,7 @@ func TestComposeRefuses(t *testing.T) {
 	} {
 		e := envelope("call-to-action", d)
 		tc.edit(e)
-		if _, err := render.Compose(r, e); err == nil {
+		if _, err := render.Compose(nil, r, e); err == nil {
 			t.Errorf("Compose(%s) = nil error; want refusal", tc.name)
 		} else if outreach.ErrorCode(err) != outreach.EINVALID {
 			t.Errorf("Compose(%s) = %v; want EINVALID", tc.name, err)
@@ -498,7 +498,7 @@ func TestComposeRefuses(t *testing.T) {
 	}
 	bad := *r
 	bad.Subject = "a\nb"
-	if _, err := render.Compose(&bad, envelope("call-to-action", d)); err == nil {
+	if _, err := render.Compose(nil, &bad, envelope("call-to-action", d)); err == nil {
 		t.Errorf("Compose with a two-line subject = nil error")
 	}
 }
@@ -569,7 +569,7 @@ func TestConcurrentRender(t *testing.T) {
 					d := sampleFor(name, lang)
 					r, err := s.Render(name, d)
 					if err == nil {
-						_, err = render.Compose(r, envelope(name, d))
+						_, err = render.Compose(nil, r, envelope(name, d))
 					}
 					if err != nil {
 						errs <- err

@@ -702,7 +702,7 @@ func (s *Service) renderLetter(set *render.Set, st *letterState, c *outreach.Con
 		return nil, err
 	}
 	if c.Email != "" {
-		if _, err := render.Compose(r, env); err != nil {
+		if _, err := render.Compose(nil, r, env); err != nil {
 			return nil, err
 		}
 	}

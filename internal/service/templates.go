@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -365,15 +364,11 @@ func (s *Service) renderPreview(ctx context.Context, p *outreach.Principal, set 
 	if err != nil {
 		return nil, "", err
 	}
-	m, err := render.Compose(r, env)
+	m, err := render.Compose(nil, r, env)
 	if err != nil {
 		return nil, "", err
 	}
-	var b bytes.Buffer
-	if _, err := m.WriteTo(&b); err != nil {
-		return nil, "", fmt.Errorf("write preview of %s: %w", tmpl, err)
-	}
-	return r, b.String(), nil
+	return r, string(m.Data), nil
 }
 
 // unsubscribeURLer is the part of the outbox that makes unsubscribe links.
@@ -459,7 +454,7 @@ func (rc *RecipientCheck) Check(c *outreach.Contact) error {
 	if err == nil {
 		env := rc.env
 		env.To, env.ToName = c.Email, c.Name
-		_, err = render.Compose(r, &env)
+		_, err = render.Compose(nil, r, &env)
 	}
 	if err != nil {
 		return outreach.FieldError("template", "%s does not make a message for %s: %v", rc.name, c.Email, err)
