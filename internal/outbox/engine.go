@@ -27,12 +27,10 @@
 package outbox
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,7 +39,6 @@ import (
 	"github.com/outreach-coalition/outreach/internal/render"
 	"github.com/outreach-coalition/outreach/internal/smtpout"
 	"github.com/outreach-coalition/outreach/internal/store"
-	gomail "github.com/wneessen/go-mail"
 )
 
 // Sender hands one message to an SMTP server.
@@ -88,7 +85,6 @@ type Engine struct {
 	// unrecorded slot: answers the recorder can expect soon.
 	active atomic.Int64
 	quiet  chan struct{} // signalled when active drops to zero
-	bufs   sync.Pool     // *bytes.Buffer: messages being written
 	paused bool          // the engine paused sends because the server is unreachable
 
 	// feedMu orders the recorder's claims against closing jobs at
@@ -137,7 +133,6 @@ func New(cfg Config, st *store.Store, sender Sender, tokens *Tokens, log *slog.L
 	}
 	e := &Engine{cfg: cfg, st: st, sender: sender, tokens: tokens, log: log, now: now,
 		kick: make(chan struct{}, 1), quiet: make(chan struct{}, 1), sets: map[templateKey]*render.Set{}, campaigns: map[uint64]*outreach.Campaign{}}
-	e.bufs.New = func() any { return new(bytes.Buffer) }
 	return e
 }
 
@@ -207,6 +202,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
+			var buf []byte // the message being sent
 			for j := range jobs {
 				if !e.stillRunning(ctx, j.send.ID) {
 					// Paused or cancelled since it was claimed ahead.
@@ -215,7 +211,8 @@ func (e *Engine) Run(ctx context.Context) error {
 					continue
 				}
 				e.active.Add(1)
-				r := e.deliver(ctx, j)
+				var r store.Result
+				r, buf = e.deliver(ctx, j, buf)
 				results <- r
 				e.idle()
 			}
@@ -334,23 +331,22 @@ func (e *Engine) requeue(c store.Claimed) {
 		Attempt: outreach.Attempt{Time: e.now(), Outcome: outreach.DeliveryRetrying, Response: "not attempted: the daemon was stopping"}}})
 }
 
-// deliver renders, composes and sends one message and classifies the answer.
-func (e *Engine) deliver(ctx context.Context, j job) store.Result {
+// deliver renders, composes and sends one message and classifies the
+// answer. The message is built in buf's array, which is returned, grown
+// if need be, for the next message.
+func (e *Engine) deliver(ctx context.Context, j job, buf []byte) (store.Result, []byte) {
 	d := &j.claimed.Delivery
 	now := e.now()
 	res := store.Result{DeliveryID: d.ID, Attempt: outreach.Attempt{Time: now, SendID: d.SendID}}
-	buf := e.bufs.Get().(*bytes.Buffer)
-	defer e.bufs.Put(buf)
-	buf.Reset()
-	m, err := e.compose(ctx, j)
-	if err == nil {
-		_, err = m.WriteTo(buf)
+	m, err := e.compose(ctx, j, buf)
+	if m.Data != nil {
+		buf = m.Data
 	}
 	if err != nil {
 		res.Attempt.Outcome = outreach.DeliveryFailed
 		res.Attempt.Response = "render: " + err.Error()
 		e.log.Error("render failed", "delivery", d.ID, "err", err)
-		return res
+		return res, buf
 	}
 	// Shutdown lets in-flight messages finish: the SMTP exchange gets its
 	// own deadline-bound context, not ctx. The token taken here is given
@@ -363,8 +359,7 @@ func (e *Engine) deliver(ctx context.Context, j job) store.Result {
 		e.active.Add(1)
 	}
 	res.Sent = true
-	from, _ := m.GetSender(false)
-	r := e.sender.Send(context.WithoutCancel(ctx), strings.Trim(from, "<>"), d.Email, buf.Bytes())
+	r := e.sender.Send(context.WithoutCancel(ctx), m.Sender, d.Email, m.Data)
 	res.Attempt.Time = e.now()
 	res.Attempt.Server, res.Attempt.Code, res.Attempt.Enhanced, res.Attempt.Response, res.Attempt.Duration = r.Server, r.Code, r.Enhanced, r.Response, r.Duration
 	switch {
@@ -406,7 +401,7 @@ func (e *Engine) deliver(ctx context.Context, j job) store.Result {
 	if e.OnResult != nil {
 		e.OnResult(res.Attempt.Outcome, r.Duration)
 	}
-	return res
+	return res, buf
 }
 
 func (e *Engine) backoff(attempt int) time.Duration {
@@ -597,16 +592,16 @@ func (e *Engine) commit(ctx context.Context, batch []store.Result, jobs chan<- j
 	}
 }
 
-// compose builds the message of one delivery.
-func (e *Engine) compose(ctx context.Context, j job) (*gomail.Msg, error) {
+// compose builds the message of one delivery into buf's array.
+func (e *Engine) compose(ctx context.Context, j job, buf []byte) (render.Message, error) {
 	d, c := &j.claimed.Delivery, &j.claimed.Contact
 	set, err := e.templateSet(ctx, j.send.Template, j.send.TemplateVersion)
 	if err != nil {
-		return nil, err
+		return render.Message{}, err
 	}
 	camp, err := e.campaign(ctx, j.send.CampaignID)
 	if err != nil {
-		return nil, err
+		return render.Message{}, err
 	}
 	reply := ReplyAddress(replyAddr(camp), d.Token)
 	unsub := ""
@@ -620,14 +615,14 @@ func (e *Engine) compose(ctx context.Context, j job) (*gomail.Msg, error) {
 	}
 	r, err := set.Render(j.send.Template, data)
 	if err != nil {
-		return nil, err
+		return render.Message{}, err
 	}
 	env := &render.Envelope{From: camp.From, To: c.Email, ToName: c.Name, ReplyTo: reply, MessageID: d.MessageID, Date: e.now()}
 	if j.send.ListHeaders {
 		env.ListUnsubscribeURL = unsub
 		env.ListUnsubscribeMailto = "mailto:" + reply + "?subject=unsubscribe"
 	}
-	return render.Compose(r, env)
+	return render.Compose(buf, r, env)
 }
 
 // UnsubscribeURL is the one-click unsubscribe link of a delivery.

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	gomail "github.com/wneessen/go-mail"
-
 	"github.com/outreach-coalition/outreach/internal/outreach"
 )
 
@@ -483,80 +481,4 @@ func needsQ(s string) bool {
 		}
 	}
 	return false
-}
-
-// ComposeMsg is Compose as it was: it builds the message to send as a
-// go-mail message, which writes Compose's bytes but for the header lines
-// over 998 characters Compose avoids (and with no Envelope.Boundary
-// check).
-//
-// Deprecated: temporary, for the outbox until it sends Compose's Message;
-// then it goes, and go-mail with it from this package.
-func ComposeMsg(r *Rendered, e *Envelope) (*gomail.Msg, error) {
-	if r == nil || e == nil {
-		return nil, fmt.Errorf("compose: nil message or envelope")
-	}
-	from, err := address("from", e.From, "")
-	if err != nil {
-		return nil, err
-	}
-	to, err := address("to", e.To, e.ToName)
-	if err != nil {
-		return nil, err
-	}
-	replyTo, err := address("reply_to", e.ReplyTo, "")
-	if err != nil {
-		return nil, err
-	}
-	if err := messageID(e.MessageID); err != nil {
-		return nil, err
-	}
-	if e.Date.IsZero() {
-		return nil, outreach.FieldError("date", "is required")
-	}
-	if r.Subject == "" || strings.ContainsFunc(r.Subject, isControl) {
-		return nil, outreach.FieldError("subject", "%q is empty or has a line break or control character", r.Subject)
-	}
-
-	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent(), gomail.WithCharset(gomail.CharsetUTF8),
-		gomail.WithEncoding(gomail.EncodingQP))
-	m.SetAddrHeaderFromMailAddress(gomail.HeaderFrom, &from)
-	m.SetAddrHeaderFromMailAddress(gomail.HeaderTo, &to)
-	m.SetAddrHeaderFromMailAddress(gomail.HeaderReplyTo, &replyTo)
-	m.EnvelopeFromMailAddress(&mail.Address{Address: replyTo.Address})
-	m.SetMessageIDWithValue(e.MessageID)
-	m.SetDateWithValue(e.Date)
-	if needsQ(r.Subject) {
-		m.SetGenHeaderPreformatted(gomail.HeaderSubject, string(appendQEncoded(nil, r.Subject)))
-	} else {
-		m.Subject(r.Subject)
-	}
-	post, err := listHeaders(e.ListUnsubscribeURL, e.ListUnsubscribeMailto)
-	if err != nil {
-		return nil, err
-	}
-	var uris []string
-	for _, u := range []string{e.ListUnsubscribeURL, e.ListUnsubscribeMailto} {
-		if u != "" {
-			uris = append(uris, "<"+u+">")
-		}
-	}
-	if len(uris) > 0 {
-		m.SetGenHeader(gomail.HeaderListUnsubscribe, strings.Join(uris, ", "))
-	}
-	if post {
-		m.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
-	}
-	for k, v := range e.Headers {
-		if err := extraHeader(k, v); err != nil {
-			return nil, err
-		}
-		m.SetGenHeader(gomail.Header(k), v)
-	}
-	if e.Boundary != "" {
-		m.SetBoundary(e.Boundary)
-	}
-	m.SetBodyString(gomail.TypeTextPlain, r.Text)
-	m.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
-	return m, nil
 }
