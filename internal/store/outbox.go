@@ -48,6 +48,9 @@ func (s *Store) CreateSend(ctx context.Context, send *outreach.Send, rcpts []Rec
 func enqueue(tx *bolt.Tx, now time.Time, send *outreach.Send, rcpts []Recipient, mint Mint) error {
 	deliveries, bySend, byContact := bucket(tx, "deliveries"), bucket(tx, "deliveries_by_send"), bucket(tx, "deliveries_by_contact")
 	queue, contacts := bucket(tx, "queue"), bucket(tx, "contacts")
+	// Deliveries, their index by send and the queue grow at the end: full
+	// pages mean fewer pages to write when a commit touches a run of them.
+	deliveries.FillPercent, bySend.FillPercent, queue.FillPercent = appendFill, appendFill, appendFill
 	var c outreach.Contact
 	for _, r := range rcpts {
 		k := key(u64(send.ID), u64(r.ContactID))
@@ -265,6 +268,7 @@ func (s *Store) recordTx(tx *bolt.Tx, results []Result) ([]uint64, error) {
 	var finished []uint64
 	err := func() error {
 		deliveries, inflight, queue, sends := bucket(tx, "deliveries"), bucket(tx, "inflight"), bucket(tx, "queue"), bucket(tx, "sends")
+		deliveries.FillPercent = appendFill
 		touched := map[uint64]*outreach.Send{}
 		for i := range results {
 			r := &results[i]
