@@ -21,6 +21,7 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/outreach-coalition/outreach/internal/outreach"
 )
@@ -157,7 +158,7 @@ func (s *Set) renderVariant(t *tmpl, v *variant, d *Data, tried []string) (*Rend
 	if err := v.subject.Execute(&b, &dd); err != nil {
 		probs = append(probs, problemFrom(err, nil, v.subjectPath))
 	} else {
-		r.Subject = strings.ToValidUTF8(strings.TrimSpace(b.String()), "\uFFFD")
+		r.Subject = validUTF8(strings.TrimSpace(b.String()))
 		switch {
 		case strings.ContainsAny(r.Subject, "\r\n"):
 			probs = append(probs, Problem{File: v.subjectPath, Reason: "the data put a line break in the subject; a subject is one line"})
@@ -172,19 +173,29 @@ func (s *Set) renderVariant(t *tmpl, v *variant, d *Data, tried []string) (*Rend
 	if err := v.text.ExecuteTemplate(&b, v.textEntry, &dd); err != nil {
 		probs = append(probs, problemFrom(err, v.textFiles, v.textFiles[contentName]))
 	} else {
-		r.Text = strings.ToValidUTF8(strings.TrimSpace(b.String()), "\uFFFD") + "\n"
+		r.Text = validUTF8(strings.TrimSpace(b.String())) + "\n"
 	}
 	b.Reset()
 	b.Grow(8192)
 	if err := v.html.ExecuteTemplate(&b, v.htmlEntry, &dd); err != nil {
 		probs = append(probs, problemFrom(err, v.htmlFiles, v.htmlFiles[contentName]))
 	} else {
-		r.HTML = strings.ToValidUTF8(strings.TrimSpace(b.String()), "\uFFFD") + "\n"
+		r.HTML = validUTF8(strings.TrimSpace(b.String())) + "\n"
 	}
 	if probs != nil {
 		return nil, probs
 	}
 	return r, nil
+}
+
+// validUTF8 replaces invalid UTF-8 in s with U+FFFD. Checking first is
+// several times faster than ToValidUTF8 on the valid text it nearly always
+// gets.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // isControl reports a control character other than tab.
