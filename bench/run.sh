@@ -2,7 +2,7 @@
 # make bench: the load benchmarks against the real binary, then the Go
 # benchmarks, printed and written to bench/results.txt. The machine is
 # shared and noisy, so each figure that matters is printed as a ratio to a
-# baseline measured in the same run. About 5 minutes on 2 cores.
+# baseline measured in the same run. About 6 minutes on 2 cores.
 #
 # Knobs (environment): BENCH_MESSAGES (20000), BENCH_CONNECTIONS (4),
 # BENCH_ROUNDS (5), BENCH_CONTACTS (1000000), BENCH_TIME (1s, go test
@@ -58,8 +58,12 @@ run() {
 	echo "## (a) sending: outreach wave vs bare go-mail (issue 4, acceptance 4)"
 	echo "# $LOAD outbox -bin $BIN -n $MESSAGES -conns $CONNECTIONS -rounds $ROUNDS"
 	"$LOAD" outbox -bin "$BIN" -n "$MESSAGES" -conns "$CONNECTIONS" -rounds "$ROUNDS"
-	echo "# peers (notes/peers.md, same machine type): listmonk 4 conns 6,611 msg/s first to last, 4,652 from the start call, 889 B/msg;"
-	echo "# bare go-mail 4 conns 5,622 msg/s at 2,245 B/msg. outreach's messages are larger (multipart text + HTML, list headers)."
+	echo
+	echo "## (a') sending short messages (one paragraph, no layout: about 1.5 KB on the wire)"
+	echo "# $LOAD outbox -bin $BIN -n $MESSAGES -conns $CONNECTIONS -rounds $ROUNDS -short"
+	"$LOAD" outbox -bin "$BIN" -n "$MESSAGES" -conns "$CONNECTIONS" -rounds "$ROUNDS" -short
+	echo "# peers (notes/peers.md, same machine type, another day): listmonk 4 conns 6,611 msg/s first to last, 4,652 from the start call,"
+	echo "# 889 B/msg (one HTML part, no per-recipient record); bare go-mail 4 conns 5,622 msg/s at 2,245 B/msg in that run."
 	echo
 	echo "## (b) import and segment counts (issue 2, acceptance 6)"
 	echo "# $LOAD import -bin $BIN -n $CONTACTS"

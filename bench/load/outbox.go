@@ -28,12 +28,51 @@ import (
 	gomail "github.com/wneessen/go-mail"
 )
 
-// The wave both sides send: the shipped call to action, which carries the
-// list headers, to partners writing in the four shipped languages.
+// The wave both sides send by default: the shipped call to action (8 KB
+// on the wire), which carries the list headers, to partners writing in the
+// four shipped languages. With -short, a one-paragraph template without
+// layout (about 1.6 KB on the wire, near listmonk's 889-byte messages in
+// ../shared/notes/peers.md but for the text part and the headers).
 const (
 	benchTemplate = "call-to-action"
 	benchPublic   = "https://outreach.example.org"
 )
+
+// mailTemplate names the template a round sends: a shipped one when dir
+// is "", else one in the template root dir.
+type mailTemplate struct{ name, dir string }
+
+// shortTemplate is the -short template's files.
+var shortTemplate = map[string]string{
+	"en.subject": "{{.Contact.Organization}}: will you endorse the joint letter?\n",
+	"en.txt": "Dear {{.Contact.Name}},\n\nPlease reply \"we endorse\" to add {{.Contact.Organization}} to the joint letter " +
+		"urging ratification of the Optional Protocol to the ICESCR.\n\nUnsubscribe: {{.Delivery.UnsubscribeURL}}\n",
+	"en.html": "<p>Dear {{.Contact.Name}},</p>\n<p>Please reply &ldquo;we endorse&rdquo; to add {{.Contact.Organization}} to the joint letter " +
+		"urging ratification of the Optional Protocol to the ICESCR.</p>\n<p><a href=\"{{.Delivery.UnsubscribeURL}}\">Unsubscribe</a></p>\n",
+}
+
+// writeShortTemplate writes the -short template under root and returns it.
+func writeShortTemplate(root string) (mailTemplate, error) {
+	t := mailTemplate{name: "short", dir: root}
+	if err := os.MkdirAll(filepath.Join(root, t.name), 0o700); err != nil {
+		return t, err
+	}
+	for f, body := range shortTemplate {
+		if err := os.WriteFile(filepath.Join(root, t.name, f), []byte(body), 0o600); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// push stores t in the daemon when it is not a shipped template.
+func (t mailTemplate) push(ctx context.Context, d *daemon) error {
+	if t.dir == "" {
+		return nil
+	}
+	_, err := d.cli(ctx, "templates", "push", t.name, t.dir)
+	return err
+}
 
 var benchLangs = []string{"en", "es", "fr", "pt"}
 
@@ -76,6 +115,7 @@ func outboxCmd(ctx context.Context, args []string, out io.Writer) error {
 	n := fl.Int("n", 20000, "messages per side per round")
 	conns := fl.Int("conns", 4, "SMTP connections, both sides")
 	rounds := fl.Int("rounds", 3, "rounds, alternating which side goes first")
+	short := fl.Bool("short", false, "send a one-paragraph template (about 1.6 KB on the wire) instead of the 8 KB call to action")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -93,7 +133,14 @@ func outboxCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(out, "outbox vs bare go-mail: %d messages per side, %d connections, %d rounds, sink: in-process devmail keeping nothing\n", *n, *conns, *rounds)
+	tpl := mailTemplate{name: benchTemplate}
+	if *short {
+		if tpl, err = writeShortTemplate(filepath.Join(tmp, "templates")); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(out, "outbox vs bare go-mail: %d messages per side, %d connections, %d rounds, template %s, sink: in-process devmail keeping nothing\n", *n, *conns, *rounds, tpl.name)
 	var bare, wave []sideResult
 	for r := range *rounds {
 		sides := []string{"bare", "outreach"}
@@ -104,10 +151,10 @@ func outboxCmd(ctx context.Context, args []string, out io.Writer) error {
 			var res sideResult
 			var err error
 			if side == "bare" {
-				res, err = bareRound(ctx, self, *n, *conns)
+				res, err = bareRound(ctx, self, tpl, *n, *conns)
 				bare = append(bare, res)
 			} else {
-				res, err = waveRound(ctx, *bin, filepath.Join(tmp, fmt.Sprintf("data%d", r)), csvPath, *n, *conns)
+				res, err = waveRound(ctx, *bin, tpl, filepath.Join(tmp, fmt.Sprintf("data%d", r)), csvPath, *n, *conns)
 				wave = append(wave, res)
 			}
 			if err != nil {
@@ -121,7 +168,7 @@ func outboxCmd(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintln(out)
 		}
 	}
-	size, err := waveMessageSize(ctx, *bin, filepath.Join(tmp, "size"))
+	size, err := waveMessageSize(ctx, *bin, tpl, filepath.Join(tmp, "size"))
 	if err != nil {
 		return fmt.Errorf("message size: %w", err)
 	}
@@ -169,13 +216,14 @@ func spread(v []float64, format string) string {
 }
 
 // bareRound runs `load bare` as a child process against a fresh sink.
-func bareRound(ctx context.Context, self string, n, conns int) (sideResult, error) {
+func bareRound(ctx context.Context, self string, tpl mailTemplate, n, conns int) (sideResult, error) {
 	sink, err := devmail.Start(ctx, devmail.Options{Keep: devmail.KeepNone})
 	if err != nil {
 		return sideResult{}, err
 	}
 	defer sink.Close()
-	cmd := exec.CommandContext(ctx, self, "bare", "-addr", sink.Addr(), "-n", fmt.Sprint(n), "-conns", fmt.Sprint(conns))
+	cmd := exec.CommandContext(ctx, self, "bare", "-addr", sink.Addr(), "-n", fmt.Sprint(n), "-conns", fmt.Sprint(conns),
+		"-template", tpl.name, "-templates", tpl.dir)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -208,7 +256,7 @@ func firstArrival(ctx context.Context, sink *devmail.Server) <-chan time.Time {
 
 // waveRound imports the partners into a fresh daemon (fsync on) and times
 // one wave to all of them.
-func waveRound(ctx context.Context, bin, dir, csvPath string, n, conns int) (sideResult, error) {
+func waveRound(ctx context.Context, bin string, tpl mailTemplate, dir, csvPath string, n, conns int) (sideResult, error) {
 	var res sideResult
 	sink, err := devmail.Start(ctx, devmail.Options{Keep: devmail.KeepNone})
 	if err != nil {
@@ -227,6 +275,9 @@ func waveRound(ctx context.Context, bin, dir, csvPath string, n, conns int) (sid
 	if _, err := d.cli(ctx, "contacts", "import", csvPath); err != nil {
 		return res, err
 	}
+	if err := tpl.push(ctx, d); err != nil {
+		return res, err
+	}
 	cl, err := d.client()
 	if err != nil {
 		return res, err
@@ -239,7 +290,7 @@ func waveRound(ctx context.Context, bin, dir, csvPath string, n, conns int) (sid
 	}
 	t0 := time.Now()
 	var v service.WaveView
-	if err := cl.JSON(ctx, http.MethodPost, "/api/v1/waves", nil, service.WaveInput{Name: "bench", Template: benchTemplate, Filter: "kind = partner", At: "now"}, &v); err != nil {
+	if err := cl.JSON(ctx, http.MethodPost, "/api/v1/waves", nil, service.WaveInput{Name: "bench", Template: tpl.name, Filter: "kind = partner", At: "now"}, &v); err != nil {
 		return res, fmt.Errorf("start the wave: %w", err)
 	}
 	res.StartCall = time.Since(t0).Seconds()
@@ -285,7 +336,7 @@ func waveRound(ctx context.Context, bin, dir, csvPath string, n, conns int) (sid
 
 // waveMessageSize sends a small wave to a sink that keeps its messages and
 // returns their mean size in bytes.
-func waveMessageSize(ctx context.Context, bin, dir string) (float64, error) {
+func waveMessageSize(ctx context.Context, bin string, tpl mailTemplate, dir string) (float64, error) {
 	const n = 40
 	sink, err := devmail.Start(ctx, devmail.Options{Keep: n})
 	if err != nil {
@@ -305,7 +356,10 @@ func waveMessageSize(ctx context.Context, bin, dir string) (float64, error) {
 	if _, err := d.cli(ctx, "contacts", "import", csvPath); err != nil {
 		return 0, err
 	}
-	if _, err := d.cli(ctx, "waves", "add", "--name", "size", "--template", benchTemplate, "--filter", "kind = partner", "--at", "now"); err != nil {
+	if err := tpl.push(ctx, d); err != nil {
+		return 0, err
+	}
+	if _, err := d.cli(ctx, "waves", "add", "--name", "size", "--template", tpl.name, "--filter", "kind = partner", "--at", "now"); err != nil {
 		return 0, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -329,10 +383,12 @@ func bareCmd(ctx context.Context, args []string, out io.Writer) error {
 	addr := fl.String("addr", "", "SMTP sink host:port")
 	n := fl.Int("n", 20000, "messages")
 	conns := fl.Int("conns", 4, "connections")
+	tplName := fl.String("template", benchTemplate, "template to send")
+	tplDir := fl.String("templates", "", "template root holding -template; empty: the shipped templates")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	msgs, size, err := buildMessages(*n)
+	msgs, size, err := buildMessages(*n, mailTemplate{name: *tplName, dir: *tplDir})
 	if err != nil {
 		return err
 	}
@@ -353,10 +409,13 @@ func bareCmd(ctx context.Context, args []string, out io.Writer) error {
 
 // buildMessages composes n wave messages the way the outbox engine does
 // and returns them with their mean size on the wire (over a sample).
-func buildMessages(n int) ([]*gomail.Msg, float64, error) {
+func buildMessages(n int, tpl mailTemplate) ([]*gomail.Msg, float64, error) {
 	sub, err := fs.Sub(templates.Mail, "mail")
 	if err != nil {
 		return nil, 0, err
+	}
+	if tpl.dir != "" {
+		sub = os.DirFS(tpl.dir)
 	}
 	set, err := render.Load(sub)
 	if err != nil {
@@ -377,7 +436,7 @@ func buildMessages(n int) ([]*gomail.Msg, float64, error) {
 		msgID := outbox.MessageID(tok, camp.ReplyTo)
 		data := &render.Data{Contact: c, Campaign: camp, Wave: render.WaveInfo{Name: "bench"},
 			Delivery: render.DeliveryInfo{ReplyTo: reply, UnsubscribeURL: unsub, MessageID: msgID}, Now: now}
-		r, err := set.Render(benchTemplate, data)
+		r, err := set.Render(tpl.name, data)
 		if err != nil {
 			return nil, 0, fmt.Errorf("render for %s: %w", c.Email, err)
 		}
