@@ -26,6 +26,11 @@ type ForgetReport struct {
 // daemon's own bookkeeping, which hold no contact's data.
 var forgetSkip = map[string]bool{"meta": true, "principals": true, "tokens": true, "sessions": true, "mailboxes": true}
 
+// forgetTagged are the buckets whose keys begin with a one-byte tag
+// (schema.go): the address is looked for after it, since a tag letter
+// would otherwise read as part of the address's local part.
+var forgetTagged = map[string]bool{"log_index": true}
+
 // forgetText are the JSON fields whose whole text is erased in a record
 // that belongs to the forgotten contact: what they wrote, and what was
 // quoted from it.
@@ -35,8 +40,8 @@ var forgetText = map[string]bool{"text": true, "body": true, "raw": true, "html"
 // transaction:
 //   - the contact with that address is deleted;
 //   - in every other record, the address is replaced by its keyed hash
-//     (AddressHash), also inside keys (indexes such as log_by_email and the
-//     suppression list), so the delivery log keeps an anonymised trace;
+//     (AddressHash), also inside keys (indexes such as log_index's address
+//     keys and the suppression list), so the delivery log keeps an anonymised trace;
 //   - in records that belong to the contact (JSON with its contact_id, or
 //     mentioning the address: deliveries, log entries, replies,
 //     endorsements, audit entries), free text (forgetText) is erased and
@@ -86,7 +91,7 @@ func (s *Store) Forget(ctx context.Context, address, by string) (*ForgetReport, 
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := sc.bucket(tx.Bucket([]byte(name)), name == "contacts", rep); err != nil {
+			if err := sc.bucket(tx.Bucket([]byte(name)), name == "contacts", forgetTagged[name], rep); err != nil {
 				return fmt.Errorf("forget: bucket %s: %w", name, err)
 			}
 		}
@@ -192,9 +197,10 @@ func (sc *scrubber) mayMatch(v []byte) bool {
 }
 
 // bucket rewrites the matching keys and values of b (and of the buckets
-// nested in it). Changes are collected first: bbolt cursors must not move
-// over a bucket being modified.
-func (sc *scrubber) bucket(b *bolt.Bucket, contacts bool, rep *ForgetReport) error {
+// nested in it); in a tagged bucket the first byte of each key is left
+// out of the address search. Changes are collected first: bbolt cursors
+// must not move over a bucket being modified.
+func (sc *scrubber) bucket(b *bolt.Bucket, contacts, tagged bool, rep *ForgetReport) error {
 	type change struct {
 		oldKey, newKey, val []byte
 		rewritten           bool
@@ -207,7 +213,15 @@ func (sc *scrubber) bucket(b *bolt.Bucket, contacts bool, rep *ForgetReport) err
 			nested = append(nested, bytes.Clone(k))
 			continue
 		}
-		newKey, keyHit := sc.rewriteBytes(k, []byte(sc.marker))
+		var newKey []byte
+		var keyHit bool
+		if tagged && len(k) > 0 {
+			if newKey, keyHit = sc.rewriteBytes(k[1:], []byte(sc.marker)); keyHit {
+				newKey = key(k[:1], newKey)
+			}
+		} else {
+			newKey, keyHit = sc.rewriteBytes(k, []byte(sc.marker))
+		}
 		val, valHit, err := sc.value(v, contacts)
 		if err != nil {
 			return fmt.Errorf("key %x: %w", k, err)
@@ -239,7 +253,7 @@ func (sc *scrubber) bucket(b *bolt.Bucket, contacts bool, rep *ForgetReport) err
 		}
 	}
 	for _, k := range nested {
-		if err := sc.bucket(b.Bucket(k), false, rep); err != nil {
+		if err := sc.bucket(b.Bucket(k), false, false, rep); err != nil {
 			return err
 		}
 	}

@@ -24,29 +24,40 @@ func fill(b *bolt.Bucket) *bolt.Bucket {
 	return b
 }
 
+// Tags of the delivery log's indexes in the log_index bucket (schema.go):
+// each key is one tag byte followed by the index's own key. Keeping the
+// four indexes in one B-tree makes an outbox commit write one leaf and
+// branch path for them instead of four.
+const (
+	tagWave       = 'w' // wave id|time|seq
+	tagWaveStatus = 'x' // wave id|outcome|0x00|time|seq
+	tagStatus     = 's' // outcome|0x00|time|seq
+	tagEmail      = 'e' // EmailKey|0x00|time|seq
+)
+
 // appendLog adds an attempt to the delivery log and its indexes. The log
 // key is time|seq; each index key ends with the log key, so an index scan
 // yields log keys in time order.
 func appendLog(tx *bolt.Tx, a *outreach.Attempt) error {
-	lg := bucket(tx, "log")
-	lg.FillPercent = appendFill
+	lg := fill(bucket(tx, "log"))
 	seq, _ := lg.NextSequence()
 	lk := key(u64(uint64(a.Time.UnixNano())), u64(seq))
 	if err := putJSON(lg, lk, a); err != nil {
 		return err
 	}
+	idx := fill(bucket(tx, "log_index"))
 	if a.WaveID != 0 {
-		if err := fill(bucket(tx, "log_by_wave")).Put(key(u64(a.WaveID), lk), nil); err != nil {
+		if err := idx.Put(key([]byte{tagWave}, u64(a.WaveID), lk), nil); err != nil {
 			return err
 		}
-		if err := fill(bucket(tx, "log_by_wave_status")).Put(key(u64(a.WaveID), []byte(a.Outcome), []byte{0}, lk), nil); err != nil {
+		if err := idx.Put(key([]byte{tagWaveStatus}, u64(a.WaveID), []byte(a.Outcome), []byte{0}, lk), nil); err != nil {
 			return err
 		}
 	}
-	if err := fill(bucket(tx, "log_by_status")).Put(key([]byte(a.Outcome), []byte{0}, lk), nil); err != nil {
+	if err := idx.Put(key([]byte{tagStatus}, []byte(a.Outcome), []byte{0}, lk), nil); err != nil {
 		return err
 	}
-	return fill(bucket(tx, "log_by_email")).Put(key([]byte(outreach.EmailKey(a.Email)), []byte{0}, lk), nil)
+	return idx.Put(key([]byte{tagEmail}, []byte(outreach.EmailKey(a.Email)), []byte{0}, lk), nil)
 }
 
 // LogFilter selects delivery log entries. Zero fields match everything.
@@ -76,28 +87,27 @@ func (s *Store) Log(ctx context.Context, f LogFilter) ([]outreach.Attempt, strin
 			return nil, "", outreach.FieldError("after", "%q is not a log cursor", f.After)
 		}
 	}
-	var idx string
+	// prefix selects one index's keys in log_index; nil walks the log.
 	var prefix []byte
 	switch {
 	case f.Email != "":
-		idx, prefix = "log_by_email", key([]byte(outreach.EmailKey(f.Email)), []byte{0})
+		prefix = key([]byte{tagEmail}, []byte(outreach.EmailKey(f.Email)), []byte{0})
 	case f.WaveID != 0 && f.Status != "":
-		idx, prefix = "log_by_wave_status", key(u64(f.WaveID), []byte(f.Status), []byte{0})
+		prefix = key([]byte{tagWaveStatus}, u64(f.WaveID), []byte(f.Status), []byte{0})
 	case f.WaveID != 0:
-		idx, prefix = "log_by_wave", u64(f.WaveID)
+		prefix = key([]byte{tagWave}, u64(f.WaveID))
 	case f.Status != "":
-		idx, prefix = "log_by_status", key([]byte(f.Status), []byte{0})
+		prefix = key([]byte{tagStatus}, []byte(f.Status), []byte{0})
 	}
+	byIndex := prefix != nil
 	var out []outreach.Attempt
 	var last []byte
 	var next string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		lg := bucket(tx, "log")
-		var cur *bolt.Cursor
-		if idx == "" {
-			cur = lg.Cursor()
-		} else {
-			cur = bucket(tx, idx).Cursor()
+		cur := lg.Cursor()
+		if byIndex {
+			cur = bucket(tx, "log_index").Cursor()
 		}
 		start := prefix
 		switch {
@@ -119,7 +129,7 @@ func (s *Store) Log(ctx context.Context, f LogFilter) ([]outreach.Attempt, strin
 			if until != nil && bytes.Compare(lk[:8], until) >= 0 {
 				break
 			}
-			if idx != "" {
+			if byIndex {
 				v = lg.Get(lk)
 			}
 			var a outreach.Attempt

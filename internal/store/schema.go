@@ -29,10 +29,14 @@ package store
 //	inflight             delivery id -> claim time (unix ns): deliveries claimed and not yet recorded;
 //	                     the delivery record keeps its pre-claim state and readers show it as sending
 //	log                  time (unix ns)|seq -> JSON outreach.Attempt (the delivery log)
-//	log_by_wave          wave id|time|seq -> nil
-//	log_by_wave_status   wave id|outcome|0x00|time|seq -> nil
-//	log_by_status        outcome|0x00|time|seq -> nil
-//	log_by_email         EmailKey|0x00|time|seq -> nil
+//	log_index            the log's four indexes in one B-tree (one leaf and branch path written
+//	                     per commit instead of four), each key a tag byte and the index's key,
+//	                     -> nil (schema 2; the four were buckets log_by_* before):
+//	                     'w'|wave id|time|seq                   entries of a wave
+//	                     'x'|wave id|outcome|0x00|time|seq      entries of a wave by outcome
+//	                     's'|outcome|0x00|time|seq              entries by outcome
+//	                     'e'|EmailKey|0x00|time|seq             entries by address (Forget
+//	                                                            looks for the address after the tag)
 //	replies              id -> JSON outreach.Reply
 //	replies_by_msgid     de-duplication key: Message-ID without <>, or "sha256:"+hex digest of
 //	                     the raw message when it has none -> reply id
@@ -56,7 +60,7 @@ var buckets = []string{
 	"meta", "campaigns", "contacts", "contacts_by_email", "suppressions", "segments",
 	"principals", "tokens", "templates", "waves", "sends", "deliveries", "deliveries_by_send",
 	"deliveries_by_contact", "queue", "inflight",
-	"log", "log_by_wave", "log_by_wave_status", "log_by_status", "log_by_email", "replies", "replies_by_msgid",
+	"log", "log_index", "replies", "replies_by_msgid",
 	"mailboxes", "endorsements", "letters", "letter_sends", "audit",
 	"review", "soft_bounces", "endorsements_by_contact", "endorsement_replies", "reply_endorsement",
 	"wave_runs",

@@ -137,6 +137,34 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 1 -> 2: the delivery log's four index buckets become tagged keys in
+	// log_index (see schema.go). A database created at schema 0 has
+	// log_index and none of the four already.
+	func(tx *bolt.Tx) error {
+		idx, err := tx.CreateBucketIfNotExists([]byte("log_index"))
+		if err != nil {
+			return err
+		}
+		idx.FillPercent = appendFill
+		for _, old := range []struct {
+			tag  byte
+			name string
+		}{{tagWave, "log_by_wave"}, {tagWaveStatus, "log_by_wave_status"}, {tagStatus, "log_by_status"}, {tagEmail, "log_by_email"}} {
+			b := tx.Bucket([]byte(old.name))
+			if b == nil {
+				continue
+			}
+			if err := b.ForEach(func(k, _ []byte) error {
+				return idx.Put(key([]byte{old.tag}, k), nil)
+			}); err != nil {
+				return fmt.Errorf("copy %s: %w", old.name, err)
+			}
+			if err := tx.DeleteBucket([]byte(old.name)); err != nil {
+				return fmt.Errorf("delete %s: %w", old.name, err)
+			}
+		}
+		return nil
+	},
 }
 
 // SchemaVersion is the version this build writes.
