@@ -188,8 +188,9 @@ func tlsConfig(host, caFile string) (*tls.Config, error) {
 //
 // When the server offers PIPELINING (RFC 2920) and CHUNKING (RFC 3030), a
 // transaction is two round trips: MAIL and RCPT in one write, then BDAT
-// LAST with the whole message, which needs no dot-stuffing. Otherwise it is
-// go-mail's MAIL, RCPT, DATA, one command at a time. Either way the message
+// LAST with the whole message, which needs no dot-stuffing. Otherwise, or
+// with Endpoint.NoChunking, it is go-mail's MAIL, RCPT, DATA, one command
+// at a time. Either way the message
 // leaves only after the server accepted the recipient.
 //
 // A connection that turns out to be gone before the message was complete
@@ -439,7 +440,7 @@ func (p *Pool) dial(ctx context.Context) (*conn, error) {
 	}
 	pipelining, _ := sc.Extension("PIPELINING")
 	chunking, _ := sc.Extension("CHUNKING")
-	return &conn{sc: sc, tcp: tcp, chunked: pipelining && chunking}, nil
+	return &conn{sc: sc, tcp: tcp, chunked: pipelining && chunking && !p.ep.NoChunking}, nil
 }
 
 // transact runs one mail transaction on c. committed reports whether the

@@ -173,10 +173,16 @@ func TestChunkedTransaction(t *testing.T) {
 }
 
 func TestDataTransaction(t *testing.T) {
-	for _, ext := range [][]string{{"8BITMIME"}, {"PIPELINING"}, {"CHUNKING"}} {
+	for _, ext := range [][]string{{"8BITMIME"}, {"PIPELINING"}, {"CHUNKING"}, {"PIPELINING", "CHUNKING", "chunking=off"}} {
 		t.Run(strings.Join(ext, ","), func(t *testing.T) {
+			off := ext[len(ext)-1] == "chunking=off"
+			if off {
+				ext = ext[:len(ext)-1]
+			}
 			s := startScripted(t, ext...)
-			p := newPool(t, Config{Endpoint: s.endpoint(), Connections: 1})
+			ep := s.endpoint()
+			ep.NoChunking = off
+			p := newPool(t, Config{Endpoint: ep, Connections: 1})
 			wantSent(t, p.Send(t.Context(), "bounces+1@example.org", "ana@example.net", []byte(dotty)))
 			// go-mail adds BODY=8BITMIME when offered.
 			if e := s.next(t); !strings.HasPrefix(e, "MAIL FROM:<bounces+1@example.org>") || !strings.HasSuffix(e, " pipelined=false") {

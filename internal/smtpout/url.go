@@ -45,6 +45,10 @@ type Endpoint struct {
 	Port               int
 	TLS                TLSMode
 	Username, Password string // empty: no AUTH
+	// NoChunking (?chunking=off) sends with MAIL, RCPT and DATA one at a
+	// time even when the server offers PIPELINING and CHUNKING: the way
+	// out for a relay that mishandles BDAT.
+	NoChunking bool
 }
 
 // Addr returns host:port, with brackets around an IPv6 address.
@@ -60,10 +64,15 @@ func (e *Endpoint) String() string {
 	if e.Username != "" {
 		u.User = url.User(e.Username)
 	}
+	q := url.Values{}
 	switch e.TLS {
 	case OpportunisticTLS, NoTLS:
-		u.RawQuery = "tls=" + e.TLS.String()
+		q.Set("tls", e.TLS.String())
 	}
+	if e.NoChunking {
+		q.Set("chunking", "off")
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 
@@ -75,6 +84,7 @@ const urlKey = "smtp.url"
 //	smtps://user:pass@host:465                 implicit TLS (default port 465)
 //	smtp://user:pass@host:587?tls=opportunistic STARTTLS if offered
 //	smtp://127.0.0.1:2525?tls=none              plain text, loopback hosts only
+//	smtp://user:pass@host:587?chunking=off      no BDAT (see Endpoint.NoChunking)
 //
 // The user and password are percent-decoded; characters such as '@', ':',
 // '/' or '#' in a password must be percent-encoded. Errors are
@@ -128,11 +138,21 @@ func ParseURL(raw string) (*Endpoint, error) {
 		return nil, outreach.FieldError(urlKey, "has a malformed query")
 	}
 	for key, vals := range q {
-		if key != "tls" {
-			return nil, outreach.FieldError(urlKey, "unknown parameter %s; only tls is known", quoteWord(key))
+		if key != "tls" && key != "chunking" {
+			return nil, outreach.FieldError(urlKey, "unknown parameter %s; only tls and chunking are known", quoteWord(key))
 		}
 		if len(vals) != 1 {
-			return nil, outreach.FieldError(urlKey, "tls is given %d times", len(vals))
+			return nil, outreach.FieldError(urlKey, "%s is given %d times", key, len(vals))
+		}
+		if key == "chunking" {
+			switch strings.ToLower(vals[0]) {
+			case "on":
+			case "off":
+				e.NoChunking = true
+			default:
+				return nil, outreach.FieldError(urlKey, "chunking=%s is not on or off", quoteWord(vals[0]))
+			}
+			continue
 		}
 		switch v := strings.ToLower(vals[0]); {
 		case e.TLS == ImplicitTLS && v != "implicit":

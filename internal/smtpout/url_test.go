@@ -14,17 +14,20 @@ func TestParseURL(t *testing.T) {
 		want Endpoint
 		str  string
 	}{
-		{"smtp://bot:s3cret@mail.example.org", Endpoint{"mail.example.org", 587, StartTLS, "bot", "s3cret"}, "smtp://bot@mail.example.org:587"},
-		{"smtps://bot:s3cret@mail.example.org", Endpoint{"mail.example.org", 465, ImplicitTLS, "bot", "s3cret"}, "smtps://bot@mail.example.org:465"},
-		{"SMTP://mail.example.org:2525", Endpoint{"mail.example.org", 2525, StartTLS, "", ""}, "smtp://mail.example.org:2525"},
-		{"smtp://u%40example.org:p%40ss%3Aw%2Fd%23@mail.example.org:587/", Endpoint{"mail.example.org", 587, StartTLS, "u@example.org", "p@ss:w/d#"}, "smtp://u%40example.org@mail.example.org:587"},
-		{"smtp://user@example.org:pass@mail.example.org", Endpoint{"mail.example.org", 587, StartTLS, "user@example.org", "pass"}, "smtp://user%40example.org@mail.example.org:587"},
-		{"smtp://bot:x@mail.example.org?tls=opportunistic", Endpoint{"mail.example.org", 587, OpportunisticTLS, "bot", "x"}, "smtp://bot@mail.example.org:587?tls=opportunistic"},
-		{"smtp://127.0.0.1:2525?tls=none", Endpoint{"127.0.0.1", 2525, NoTLS, "", ""}, "smtp://127.0.0.1:2525?tls=none"},
-		{"smtp://localhost:25?tls=NONE", Endpoint{"localhost", 25, NoTLS, "", ""}, "smtp://localhost:25?tls=none"},
-		{"smtp://[::1]:2525?tls=none", Endpoint{"::1", 2525, NoTLS, "", ""}, "smtp://[::1]:2525?tls=none"},
-		{"smtp://mail.example.org?tls=starttls", Endpoint{"mail.example.org", 587, StartTLS, "", ""}, "smtp://mail.example.org:587"},
-		{"  smtps://mail.example.org:1465  ", Endpoint{"mail.example.org", 1465, ImplicitTLS, "", ""}, "smtps://mail.example.org:1465"},
+		{"smtp://bot:s3cret@mail.example.org", Endpoint{"mail.example.org", 587, StartTLS, "bot", "s3cret", false}, "smtp://bot@mail.example.org:587"},
+		{"smtps://bot:s3cret@mail.example.org", Endpoint{"mail.example.org", 465, ImplicitTLS, "bot", "s3cret", false}, "smtps://bot@mail.example.org:465"},
+		{"SMTP://mail.example.org:2525", Endpoint{"mail.example.org", 2525, StartTLS, "", "", false}, "smtp://mail.example.org:2525"},
+		{"smtp://u%40example.org:p%40ss%3Aw%2Fd%23@mail.example.org:587/", Endpoint{"mail.example.org", 587, StartTLS, "u@example.org", "p@ss:w/d#", false}, "smtp://u%40example.org@mail.example.org:587"},
+		{"smtp://user@example.org:pass@mail.example.org", Endpoint{"mail.example.org", 587, StartTLS, "user@example.org", "pass", false}, "smtp://user%40example.org@mail.example.org:587"},
+		{"smtp://bot:x@mail.example.org?tls=opportunistic", Endpoint{"mail.example.org", 587, OpportunisticTLS, "bot", "x", false}, "smtp://bot@mail.example.org:587?tls=opportunistic"},
+		{"smtp://127.0.0.1:2525?tls=none", Endpoint{"127.0.0.1", 2525, NoTLS, "", "", false}, "smtp://127.0.0.1:2525?tls=none"},
+		{"smtp://localhost:25?tls=NONE", Endpoint{"localhost", 25, NoTLS, "", "", false}, "smtp://localhost:25?tls=none"},
+		{"smtp://[::1]:2525?tls=none", Endpoint{"::1", 2525, NoTLS, "", "", false}, "smtp://[::1]:2525?tls=none"},
+		{"smtp://mail.example.org?tls=starttls", Endpoint{"mail.example.org", 587, StartTLS, "", "", false}, "smtp://mail.example.org:587"},
+		{"  smtps://mail.example.org:1465  ", Endpoint{"mail.example.org", 1465, ImplicitTLS, "", "", false}, "smtps://mail.example.org:1465"},
+		{"smtp://bot:x@mail.example.org?chunking=off", Endpoint{"mail.example.org", 587, StartTLS, "bot", "x", true}, "smtp://bot@mail.example.org:587?chunking=off"},
+		{"smtp://127.0.0.1:2525?tls=none&chunking=OFF", Endpoint{"127.0.0.1", 2525, NoTLS, "", "", true}, "smtp://127.0.0.1:2525?chunking=off&tls=none"},
+		{"smtp://mail.example.org?chunking=on", Endpoint{"mail.example.org", 587, StartTLS, "", "", false}, "smtp://mail.example.org:587"},
 	}
 	for _, tc := range good {
 		e, err := ParseURL(tc.raw)
@@ -64,6 +67,8 @@ func TestParseURL(t *testing.T) {
 		{"smtp://bot:12?" + secret + "@mail.example.org", "unknown parameter"},
 		{"smtp:bot:" + secret + "@mail.example.org", "smtp://"},
 		{"smtp://bot:" + secret + "@mail.example.org?tls=%zz", "malformed"},
+		{"smtp://bot:" + secret + "@mail.example.org?chunking=no", "is not on or off"},
+		{"smtp://bot:" + secret + "@mail.example.org?chunking=on&chunking=off", "chunking is given 2 times"},
 	}
 	for _, tc := range bad {
 		_, err := ParseURL(tc.raw)
