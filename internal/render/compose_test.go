@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 	"unicode"
-	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -400,7 +399,7 @@ func oldCompose(r *render.Rendered, e *render.Envelope) (*gomail.Msg, error) {
 	m.SetMessageIDWithValue(e.MessageID)
 	m.SetDateWithValue(e.Date)
 	if oldNeedsQ(r.Subject) {
-		m.SetGenHeaderPreformatted(gomail.HeaderSubject, oldQEncode(r.Subject))
+		m.SetGenHeaderPreformatted(gomail.HeaderSubject, render.OldQEncode(r.Subject))
 	} else {
 		m.Subject(r.Subject)
 	}
@@ -536,36 +535,4 @@ func oldNeedsQ(s string) bool {
 		}
 	}
 	return false
-}
-
-// qEncode encodes all of s as RFC 2047 Q encoded-words in UTF-8, each at
-// most 75 characters long (section 2), folded onto continuation lines.
-func oldQEncode(s string) string {
-	const prefix, suffix, maxWord = "=?UTF-8?q?", "?=", 75
-	var words []string
-	var w strings.Builder
-	w.WriteString(prefix)
-	var buf [utf8.UTFMax]byte
-	for _, r := range s {
-		var enc strings.Builder
-		n := utf8.EncodeRune(buf[:], r)
-		for _, c := range buf[:n] {
-			switch {
-			case c == ' ':
-				enc.WriteByte('_')
-			case c > ' ' && c < 0x7f && c != '=' && c != '?' && c != '_':
-				enc.WriteByte(c)
-			default:
-				fmt.Fprintf(&enc, "=%02X", c)
-			}
-		}
-		if w.Len()+enc.Len()+len(suffix) > maxWord {
-			words = append(words, w.String()+suffix)
-			w.Reset()
-			w.WriteString(prefix)
-		}
-		w.WriteString(enc.String())
-	}
-	words = append(words, w.String()+suffix)
-	return strings.Join(words, "\r\n ")
 }
