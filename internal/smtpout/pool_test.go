@@ -20,6 +20,18 @@ import (
 	"github.com/outreach-coalition/outreach/internal/devmail"
 )
 
+// bothTransactions runs f for the BDAT transaction devmail's PIPELINING
+// and CHUNKING allow and, with ?chunking=off, for MAIL, RCPT, DATA.
+func bothTransactions(t *testing.T, f func(t *testing.T, noChunking bool)) {
+	for _, off := range []bool{false, true} {
+		name := "bdat"
+		if off {
+			name = "data"
+		}
+		t.Run(name, func(t *testing.T) { f(t, off) })
+	}
+}
+
 func startDevmail(t testing.TB, o devmail.Options) *devmail.Server {
 	t.Helper()
 	s, err := devmail.Start(context.Background(), o)
@@ -261,7 +273,9 @@ func TestWrongPassword(t *testing.T) {
 	waitFor(t, "connections closed after failed AUTH", func() bool { return srv.Open() == 0 })
 }
 
-func TestReplies(t *testing.T) {
+func TestReplies(t *testing.T) { bothTransactions(t, testReplies) }
+
+func testReplies(t *testing.T, noChunking bool) {
 	hook := func(stage devmail.Stage, from, rcpt string, attempt int) error {
 		switch {
 		case stage == devmail.StageRcpt && rcpt == "shutdown@example.net":
@@ -282,7 +296,9 @@ func TestReplies(t *testing.T) {
 		return nil
 	}
 	srv := startDevmail(t, devmail.Options{Hook: hook})
-	p := newPool(t, Config{Endpoint: endpointOf(t, srv, NoTLS), Connections: 1})
+	ep := endpointOf(t, srv, NoTLS)
+	ep.NoChunking = noChunking
+	p := newPool(t, Config{Endpoint: ep, Connections: 1})
 
 	cases := []struct {
 		rcpt       string
@@ -323,7 +339,9 @@ func TestReplies(t *testing.T) {
 	}
 }
 
-func TestConnectionDrops(t *testing.T) {
+func TestConnectionDrops(t *testing.T) { bothTransactions(t, testConnectionDrops) }
+
+func testConnectionDrops(t *testing.T, noChunking bool) {
 	hook := func(stage devmail.Stage, _, rcpt string, attempt int) error {
 		switch {
 		case stage == devmail.StageData && rcpt == "drop-data-once@example.net" && attempt == 1:
@@ -336,7 +354,9 @@ func TestConnectionDrops(t *testing.T) {
 		return nil
 	}
 	srv := startDevmail(t, devmail.Options{Hook: hook})
-	p := newPool(t, Config{Endpoint: endpointOf(t, srv, NoTLS), Connections: 1})
+	ep := endpointOf(t, srv, NoTLS)
+	ep.NoChunking = noChunking
+	p := newPool(t, Config{Endpoint: ep, Connections: 1})
 
 	// Dropped after the whole message was sent: it may have been taken,
 	// so no retry within Send.
@@ -362,9 +382,13 @@ func TestConnectionDrops(t *testing.T) {
 	wantSent(t, send(t, p, "last@example.net"))
 }
 
-func TestIdleServerClose(t *testing.T) {
+func TestIdleServerClose(t *testing.T) { bothTransactions(t, testIdleServerClose) }
+
+func testIdleServerClose(t *testing.T, noChunking bool) {
 	srv := startDevmail(t, devmail.Options{ReadTimeout: 100 * time.Millisecond})
-	p := newPool(t, Config{Endpoint: endpointOf(t, srv, NoTLS), Connections: 1})
+	ep := endpointOf(t, srv, NoTLS)
+	ep.NoChunking = noChunking
+	p := newPool(t, Config{Endpoint: ep, Connections: 1})
 	wantSent(t, send(t, p, "a@example.net"))
 	waitFor(t, "server closes the idle session", func() bool { return srv.Open() == 0 })
 
