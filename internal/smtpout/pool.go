@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -187,19 +188,21 @@ func tlsConfig(host, caFile string) (*tls.Config, error) {
 // write, and by ctx, whose end aborts the connection).
 //
 // When the server offers PIPELINING (RFC 2920) and CHUNKING (RFC 3030), a
-// transaction is two round trips: MAIL and RCPT in one write, then BDAT
-// LAST with the whole message, which needs no dot-stuffing. Otherwise, or
-// with Endpoint.NoChunking, it is go-mail's MAIL, RCPT, DATA, one command
-// at a time. Either way the message
-// leaves only after the server accepted the recipient.
+// transaction is one round trip: MAIL, RCPT and BDAT LAST with the whole
+// message, which needs no dot-stuffing, in one write, as Postfix's client
+// sends them. Otherwise, or with Endpoint.NoChunking, it is go-mail's MAIL,
+// RCPT, DATA, one command at a time, and the message leaves only after the
+// server accepted the recipient.
 //
-// A connection that turns out to be gone before the message was complete
-// (closed by the server when idle, reset, timed out, or a 421 reply) is
-// dialled again once and the message retried on the fresh connection; if
-// that fails too the result is Temporary. Once the whole message has been
-// sent the server may have accepted it, so a lost reply then is Temporary
-// at once, without a retry that could deliver it twice (RFC 5321 §4.1.1.4
-// and §6.1 leave that duplicate to the sender's judgement).
+// A connection that turns out to be gone before the message could have
+// been taken (closed by the server when idle, found so before use, reset,
+// timed out, or a 421 reply, before the whole message was sent or with
+// MAIL or RCPT refused) is dialled again once and the message retried on
+// the fresh connection; if that fails too the result is Temporary. Once
+// the whole message has been sent the server may have accepted it, so a
+// connection lost before its verdict is Temporary at once, with Maybe set,
+// without a retry that could deliver it twice (RFC 5321 §4.1.1.4 and §6.1
+// leave that duplicate to the sender's judgement).
 //
 // RSET is sent only after a rejected MAIL, RCPT or DATA command; NOOP
 // never. data is not modified; with DKIM configured the signed copy is
@@ -267,7 +270,7 @@ func (p *Pool) send(ctx context.Context, from, rcpt string, data []byte) Result 
 		return classify(StepConnect, err)
 	}
 	r, committed := p.transact(ctx, c, from, rcpt, data)
-	r.Maybe = committed && r.Outcome == Temporary
+	r.Maybe = maybe(r, committed)
 	if r.Outcome == Temporary && r.broken() && !committed && ctx.Err() == nil {
 		p.log.Info("connection lost, redialling once", "rcpt", rcpt, "step", r.Step, "response", r.Response)
 		p.discard(c)
@@ -275,10 +278,17 @@ func (p *Pool) send(ctx context.Context, from, rcpt string, data []byte) Result 
 			return classify(StepConnect, err)
 		}
 		r, committed = p.transact(ctx, c, from, rcpt, data)
-		r.Maybe = committed && r.Outcome == Temporary
+		r.Maybe = maybe(r, committed)
 	}
 	p.put(c, r)
 	return r
+}
+
+// maybe reports whether the server may hold a message it did not confirm:
+// the message went out whole and no reply came (RFC 5321 §4.1.1.4: a reply
+// to the end of the data is the server's decision either way).
+func maybe(r Result, committed bool) bool {
+	return committed && r.Outcome == Temporary && r.Code == 0
 }
 
 // enter registers a send unless the pool is closed.
@@ -325,29 +335,50 @@ func (p *Pool) domainLimiter(domain string) *rate.Limiter {
 	return l
 }
 
-// take returns an idle connection, or dials one. The caller holds a slot.
+// take returns an idle connection the server has not closed, or dials
+// one. The caller holds a slot.
 func (p *Pool) take(ctx context.Context) (*conn, error) {
-	now := time.Now()
-	p.mu.Lock()
-	var stale []*conn
-	var c *conn
-	for len(p.idle) > 0 && c == nil {
-		last := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		if now.Sub(last.lastUsed) > p.idleLimit {
-			stale = append(stale, last)
-			continue
+	for {
+		now := time.Now()
+		p.mu.Lock()
+		var c *conn
+		if n := len(p.idle); n > 0 {
+			c = p.idle[n-1]
+			p.idle = p.idle[:n-1]
 		}
-		c = last
+		p.mu.Unlock()
+		if c == nil {
+			return p.dial(ctx)
+		}
+		if now.Sub(c.lastUsed) <= p.idleLimit && c.open() {
+			return c, nil
+		}
+		p.discard(c)
 	}
-	p.mu.Unlock()
-	for _, s := range stale {
-		p.discard(s)
+}
+
+// open reports whether the server has neither closed c nor sent anything
+// unasked (such as a 421 before closing), by peeking at the socket
+// without waiting. take asks before every reuse: a transaction sends the
+// message with its first write (see Send), so a connection the server
+// closed must be found before, or the message would count as maybe
+// delivered.
+func (c *conn) open() bool {
+	if c.sc.Text.R.Buffered() > 0 {
+		return false
 	}
-	if c != nil {
-		return c, nil
+	rc, err := c.tcp.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return false
 	}
-	return p.dial(ctx)
+	open := false
+	var buf [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		open = n < 0 && (rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK)
+		return true
+	})
+	return err == nil && open
 }
 
 // put returns c to the idle list, or closes it if it is broken or the pool
@@ -502,60 +533,53 @@ func sent(resp string) Result {
 
 // exchangeChunked runs one transaction with PIPELINING (RFC 2920) and
 // CHUNKING (RFC 3030) on go-mail's text connection, which go-mail exports
-// for extensions: MAIL and RCPT in one write and their two replies, then
-// "BDAT n LAST" and the message in one write and its reply. The message
-// is sent only once the recipient is accepted, as with DATA, so a lost
-// connection before that is safe to retry.
+// for extensions: MAIL, RCPT and "BDAT n LAST" with the message in one
+// write, then the three replies, as Postfix's client does. The server
+// reads the chunk even when it refuses the recipient (RFC 3030 §2), and
+// only a refusal of MAIL or RCPT proves the message was not taken: once
+// the chunk is out, a connection lost before the replies leaves it
+// committed (maybe delivered).
 func (p *Pool) exchangeChunked(c *conn, from, rcpt string, data []byte) (Result, bool) {
 	t := c.sc.Text
 	w := t.W
+	var size [20]byte
 	w.WriteString("MAIL FROM:<")
 	w.WriteString(from)
 	w.WriteString(">\r\nRCPT TO:<")
 	w.WriteString(rcpt)
-	w.WriteString(">\r\n")
-	if err := w.Flush(); err != nil {
-		c.broken = true
-		return classify(StepMail, err), false
-	}
-	_, _, mailErr := t.ReadResponse(250)
-	if mailErr != nil && !isReply(mailErr) {
-		c.broken = true
-		return classify(StepMail, mailErr), false
-	}
-	// A server that refused MAIL still answers the pipelined RCPT (503).
-	_, _, rcptErr := t.ReadResponse(25)
-	if rcptErr != nil && !isReply(rcptErr) {
-		c.broken = true
-		if mailErr != nil {
-			return classify(StepMail, mailErr), false
-		}
-		return classify(StepRcpt, rcptErr), false
-	}
-	if mailErr != nil {
-		return p.rejected(c, StepMail, mailErr), false
-	}
-	if rcptErr != nil {
-		return p.rejected(c, StepRcpt, rcptErr), false
-	}
-	var size [20]byte
-	w.WriteString("BDAT ")
+	w.WriteString(">\r\nBDAT ")
 	w.Write(strconv.AppendInt(size[:0], int64(len(data)), 10))
 	w.WriteString(" LAST\r\n")
 	w.Write(data)
 	if err := w.Flush(); err != nil {
 		// The server needs every byte of the chunk before it can accept.
 		c.broken = true
-		return classify(StepData, err), false
+		return classify(StepMail, err), false
 	}
-	_, resp, err := t.ReadResponse(250)
-	if err != nil {
-		if !isReply(err) {
+	var errs [3]error
+	steps := [3]Step{StepMail, StepRcpt, StepData}
+	codes := [3]int{250, 25, 250}
+	resp := ""
+	for i := range errs {
+		_, msg, err := t.ReadResponse(codes[i])
+		if err != nil && !isReply(err) {
+			// The connection is gone. A refusal already read still
+			// decides; otherwise the server may have taken the message.
 			c.broken = true
-			return classify(StepData, err), true
+			for k := range i {
+				if errs[k] != nil {
+					return classify(steps[k], errs[k]), false
+				}
+			}
+			return classify(steps[i], err), true
 		}
-		// RSET clears what is left of the transaction (RFC 3030 §4).
-		return p.rejected(c, StepData, err), true
+		errs[i], resp = err, msg
+	}
+	for i, err := range errs {
+		if err != nil {
+			// RSET ends what is left of the transaction (RFC 3030 §4).
+			return p.rejected(c, steps[i], err), i == len(errs)-1
+		}
 	}
 	return sent(resp), true
 }

@@ -54,9 +54,10 @@ type Result struct {
 	Step     Step          // where the exchange ended
 	Duration time.Duration // including waits for the rate limits and a free connection
 	Err      error         // nil when Sent
-	// Maybe is set on a Temporary failure after the end of the data was
-	// sent (the reply was lost or timed out): the server may hold the
-	// message, so a retry may deliver it twice.
+	// Maybe is set on a Temporary failure without a reply after the whole
+	// message was sent (the connection was lost or timed out before the
+	// server's verdict): the server may hold the message, so a retry may
+	// deliver it twice.
 	Maybe bool
 }
 

@@ -23,6 +23,10 @@ type scripted struct {
 	// rcptReply is the reply to RCPT TO, "250 2.1.5 OK" by default.
 	rcptReply atomic.Value
 	events    chan string // one line per event, in order
+	// hangUp makes the server close a connection, without a word, after
+	// each accepted message.
+	hangUp atomic.Bool
+	conns  atomic.Int32 // connections accepted
 }
 
 func startScripted(t *testing.T, ext ...string) *scripted {
@@ -40,6 +44,7 @@ func startScripted(t *testing.T, ext ...string) *scripted {
 			if err != nil {
 				return
 			}
+			s.conns.Add(1)
 			go s.serve(c)
 		}
 	}()
@@ -56,6 +61,7 @@ func (s *scripted) serve(c net.Conn) {
 	r := bufio.NewReader(c)
 	reply := func(line string) { fmt.Fprintf(c, "%s\r\n", line) }
 	reply("220 scripted ESMTP")
+	rcptOK := false // this transaction has a recipient
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		line, err := r.ReadString('\n')
@@ -83,7 +89,9 @@ func (s *scripted) serve(c net.Conn) {
 			reply("250 2.1.0 OK")
 		case "RCPT":
 			s.events <- cmd
-			reply(s.rcptReply.Load().(string))
+			rr := s.rcptReply.Load().(string)
+			rcptOK = strings.HasPrefix(rr, "250")
+			reply(rr)
 		case "DATA":
 			reply("354 go ahead")
 			var wire bytes.Buffer
@@ -107,9 +115,19 @@ func (s *scripted) serve(c net.Conn) {
 				return
 			}
 			s.events <- fmt.Sprintf("%s %q", cmd, chunk)
+			if !rcptOK {
+				// The chunk is read all the same (RFC 3030 §2).
+				reply("554 5.5.1 no valid recipients")
+				continue
+			}
+			rcptOK = false
 			reply("250 2.0.0 queued as B1")
+			if s.hangUp.Load() {
+				return
+			}
 		case "RSET":
 			s.events <- "RSET"
+			rcptOK = false
 			reply("250 2.0.0 OK")
 		case "QUIT":
 			reply("221 2.0.0 bye")
@@ -145,14 +163,15 @@ func TestChunkedTransaction(t *testing.T) {
 	if e := s.next(t); e != "RCPT TO:<ana@example.net>" {
 		t.Errorf("RCPT: %s", e)
 	}
-	// The message goes as it is: BDAT needs no dot-stuffing and no
-	// final line break.
+	// The message goes as it is, in the same write: BDAT needs no
+	// dot-stuffing and no final line break.
 	if e, want := s.next(t), fmt.Sprintf("BDAT %d LAST %q", len(dotty), dotty); e != want {
 		t.Errorf("chunk: %s\nwant %s", e, want)
 	}
 
-	// A refused recipient: no chunk is sent, RSET ends the transaction,
-	// and the connection serves the next message.
+	// A refused recipient: the server reads the chunk and refuses it too,
+	// RSET ends the transaction, and the connection serves the next
+	// message.
 	s.rcptReply.Store("550 5.1.1 no such user")
 	r := p.Send(t.Context(), "bounces+2@example.org", "ghost@example.net", []byte(dotty))
 	if r.Outcome != Permanent || r.Code != 550 || r.Step != StepRcpt || !r.NoSuchUser() || r.Maybe {
@@ -160,8 +179,9 @@ func TestChunkedTransaction(t *testing.T) {
 	}
 	s.next(t) // MAIL
 	s.next(t) // RCPT
+	s.next(t) // BDAT, refused
 	if e := s.next(t); e != "RSET" {
-		t.Errorf("after a refused RCPT: %s; want RSET and no chunk", e)
+		t.Errorf("after a refused RCPT: %s; want RSET", e)
 	}
 	s.rcptReply.Store("250 2.1.5 OK")
 	wantSent(t, p.Send(t.Context(), "bounces+3@example.org", "bea@example.net", []byte(dotty)))
@@ -169,6 +189,32 @@ func TestChunkedTransaction(t *testing.T) {
 	s.next(t)
 	if e := s.next(t); !strings.HasPrefix(e, "BDAT ") {
 		t.Errorf("third message: %s; want BDAT", e)
+	}
+}
+
+// TestSilentClose: a server that closes an idle connection without a word
+// (no 421) is found out before the next message is written on it, so the
+// message is sent once on a new connection and not counted as maybe
+// delivered.
+func TestSilentClose(t *testing.T) {
+	s := startScripted(t, "PIPELINING", "CHUNKING")
+	s.hangUp.Store(true)
+	p := newPool(t, Config{Endpoint: s.endpoint(), Connections: 1})
+	for i, rcpt := range []string{"ana@example.net", "bea@example.net", "cris@example.net"} {
+		waitFor(t, "the server hangs up", func() bool { return i == 0 || len(p.idle) == 1 && !p.idle[0].open() })
+		r := p.Send(t.Context(), "bounces+1@example.org", rcpt, []byte(dotty))
+		wantSent(t, r)
+		if r.Maybe {
+			t.Errorf("send %d: Maybe set", i)
+		}
+		s.next(t)
+		s.next(t)
+		if e := s.next(t); !strings.HasPrefix(e, "BDAT ") {
+			t.Errorf("send %d: %s; want BDAT", i, e)
+		}
+	}
+	if n := s.conns.Load(); n != 3 {
+		t.Errorf("%d connections; want 3, one per message", n)
 	}
 }
 
