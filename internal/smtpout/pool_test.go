@@ -212,7 +212,13 @@ func TestStartTLS(t *testing.T) {
 	ep.Username, ep.Password = "bot", "p@ss word"
 
 	p := newPool(t, Config{Endpoint: ep, CAFile: caFile})
-	wantSent(t, send(t, p, "a@example.net"))
+	for _, rcpt := range []string{"a@example.net", "a2@example.net", "a3@example.net"} {
+		wantSent(t, send(t, p, rcpt))
+	}
+	// The check for a hung-up connection must not mistake TLS for one.
+	if n := srv.Connections(); n != 1 {
+		t.Errorf("Connections() = %d; want 1 for three messages", n)
+	}
 	if err := p.Ping(t.Context()); err != nil {
 		t.Errorf("Ping: %v", err)
 	}
