@@ -483,12 +483,13 @@ func goMailMsg(r *render.Rendered, from, to, toName, reply, msgID string, date t
 	return m, nil
 }
 
-// extraEnv passes OUTREACH_* settings from the load program's environment
-// to the daemon (e.g. OUTREACH_OUTBOX_IN_FLIGHT to try other windows).
+// extraEnv passes OUTREACH_OUTBOX_* settings and GOGC from the load
+// program's environment to the daemon (e.g. OUTREACH_OUTBOX_IN_FLIGHT to
+// try other windows).
 func extraEnv() []string {
 	var out []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "OUTREACH_OUTBOX_") {
+		if strings.HasPrefix(kv, "OUTREACH_OUTBOX_") || strings.HasPrefix(kv, "GOGC=") {
 			out = append(out, kv)
 		}
 	}
