@@ -1,6 +1,7 @@
 package smtpout
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -222,6 +223,22 @@ func (p *Pool) Send(ctx context.Context, from, rcpt string, data []byte) Result 
 	return r
 }
 
+// bareLineBreak returns the offset of the first CR not followed by LF or
+// LF not preceded by CR in data, or -1.
+func bareLineBreak(data []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexAny(data[i:], "\r\n")
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if data[i] == '\n' || i+1 == len(data) || data[i+1] != '\n' {
+			return i
+		}
+		i += 2
+	}
+}
+
 // badAddress reports an envelope address that cannot go on a command line.
 func badAddress(a string) bool {
 	return strings.TrimSpace(a) == "" || !strings.Contains(a, "@") || strings.ContainsAny(a, "\r\n<> ")
@@ -245,6 +262,12 @@ func (p *Pool) send(ctx context.Context, from, rcpt string, data []byte) Result 
 	}
 	if len(data) == 0 {
 		err := errors.New("no message")
+		return Result{Outcome: Permanent, Step: StepData, Err: err, Response: err.Error()}
+	}
+	if i := bareLineBreak(data); i >= 0 {
+		// BDAT sends the bytes as they are, and a bare CR or LF is what
+		// SMTP smuggling is made of: servers rightly refuse it.
+		err := fmt.Errorf("message has a bare CR or LF at byte %d: lines must end with CRLF", i)
 		return Result{Outcome: Permanent, Step: StepData, Err: err, Response: err.Error()}
 	}
 	if p.cfg.DKIM != nil {

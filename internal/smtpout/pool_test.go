@@ -180,6 +180,11 @@ func TestBadInput(t *testing.T) {
 	if r := p.Send(t.Context(), "bounces@example.org", "a@example.net", nil); r.Outcome != Permanent || r.Step != StepData {
 		t.Errorf("Send(nil) = %+v; want permanent at data", r)
 	}
+	for _, data := range []string{"Subject: x\n\nx\r\n", "Subject: x\r\n\r\nx\n.\nMAIL FROM:<a@b>\r\n", "Subject: x\r\n\r\nx\r", "Subject: x\r\r\n\r\nx\r\n"} {
+		if r := p.Send(t.Context(), "bounces@example.org", "a@example.net", []byte(data)); r.Outcome != Permanent || r.Step != StepData || !strings.Contains(r.Response, "bare CR or LF") {
+			t.Errorf("Send(%q) = %+v; want permanent at data: bare line break", data, r)
+		}
+	}
 	for _, from := range []string{"", "no-at-sign", "a@b.example>\r\nRCPT TO:<x@y"} {
 		if r := p.Send(t.Context(), from, "a@example.net", []byte("Subject: x\r\n\r\nx\r\n")); r.Outcome != Permanent || r.Step != StepMail {
 			t.Errorf("Send from %q = %+v; want permanent at mail", from, r)
