@@ -208,6 +208,46 @@ func claimedView(inflight *bolt.Bucket, d *outreach.Delivery) bool {
 	return true
 }
 
+// touchedSends reads each send a transaction changes once, and writes them
+// all back at its end.
+type touchedSends struct {
+	b *bolt.Bucket
+	m map[uint64]*outreach.Send
+}
+
+func newTouchedSends(tx *bolt.Tx) *touchedSends {
+	return &touchedSends{b: bucket(tx, "sends"), m: map[uint64]*outreach.Send{}}
+}
+
+func (t *touchedSends) get(id uint64) (*outreach.Send, error) {
+	if s := t.m[id]; s != nil {
+		return s, nil
+	}
+	s := &outreach.Send{}
+	if _, err := getJSON(t.b, u64(id), s); err != nil {
+		return nil, err
+	}
+	t.m[id] = s
+	return s, nil
+}
+
+// save marks done the running sends with nothing left pending, writes
+// every send back and returns the ids of those it marked done.
+func (t *touchedSends) save(now time.Time) ([]uint64, error) {
+	var finished []uint64
+	for id, s := range t.m {
+		was := s.State
+		finishIfDone(s, now)
+		if was != s.State {
+			finished = append(finished, id)
+		}
+		if err := putJSON(t.b, u64(id), s); err != nil {
+			return nil, err
+		}
+	}
+	return finished, nil
+}
+
 func finishIfDone(send *outreach.Send, now time.Time) {
 	if send.Counts.Pending() == 0 && send.State == outreach.SendRunning {
 		send.State = outreach.SendDone
@@ -265,81 +305,61 @@ func (s *Store) RecordClaim(ctx context.Context, results []Result, sendID uint64
 }
 
 func (s *Store) recordTx(tx *bolt.Tx, results []Result) ([]uint64, error) {
-	var finished []uint64
-	err := func() error {
-		deliveries, inflight, queue, sends := bucket(tx, "deliveries"), bucket(tx, "inflight"), bucket(tx, "queue"), bucket(tx, "sends")
-		deliveries.FillPercent = appendFill
-		touched := map[uint64]*outreach.Send{}
-		for i := range results {
-			r := &results[i]
-			id := u64(r.DeliveryID)
-			var d outreach.Delivery
-			if ok, err := getJSON(deliveries, id, &d); err != nil || !ok {
-				return fmt.Errorf("record delivery %d: %w", r.DeliveryID, notFound("delivery", r.DeliveryID))
-			}
-			send := touched[d.SendID]
-			if send == nil {
-				send = &outreach.Send{}
-				if _, err := getJSON(sends, u64(d.SendID), send); err != nil {
-					return err
-				}
-				touched[d.SendID] = send
-			}
-			from := d.State
-			if claimedView(inflight, &d) {
-				from = d.State
-			}
-			d.State = r.Attempt.Outcome
-			if r.Uncertain && !d.Uncertain {
-				d.Uncertain = true
-				send.Counts.Uncertain++
-			}
-			d.LastError = ""
-			if d.State != outreach.DeliverySent {
-				d.LastError = r.Attempt.Response
-			}
-			d.Updated = r.Attempt.Time
-			if d.State == outreach.DeliveryRetrying {
-				if send.State == outreach.SendCancelled {
-					d.State = outreach.DeliveryCancelled
-				} else {
-					d.NextAttempt = r.RetryAt
-					if err := queue.Put(queueKey(d.SendID, r.RetryAt, d.ID), nil); err != nil {
-						return err
-					}
-				}
-			}
-			send.Counts.Move(from, d.State)
-			if err := putJSON(deliveries, id, d); err != nil {
-				return err
-			}
-			if err := inflight.Delete(id); err != nil {
-				return err
-			}
-			a := r.Attempt
-			a.DeliveryID, a.SendID, a.WaveID, a.Email = d.ID, d.SendID, d.WaveID, d.Email
-			if err := appendLog(tx, &a); err != nil {
-				return err
-			}
-			if r.Suppress != "" {
-				if err := suppress(tx, r.Attempt.Time, d.Email, r.Suppress, "smtp"); err != nil {
-					return err
+	deliveries, inflight, queue := bucket(tx, "deliveries"), bucket(tx, "inflight"), bucket(tx, "queue")
+	deliveries.FillPercent = appendFill
+	touched := newTouchedSends(tx)
+	for i := range results {
+		r := &results[i]
+		id := u64(r.DeliveryID)
+		var d outreach.Delivery
+		if ok, err := getJSON(deliveries, id, &d); err != nil || !ok {
+			return nil, fmt.Errorf("record delivery %d: %w", r.DeliveryID, notFound("delivery", r.DeliveryID))
+		}
+		send, err := touched.get(d.SendID)
+		if err != nil {
+			return nil, err
+		}
+		claimedView(inflight, &d)
+		from := d.State
+		d.State = r.Attempt.Outcome
+		if r.Uncertain && !d.Uncertain {
+			d.Uncertain = true
+			send.Counts.Uncertain++
+		}
+		d.LastError = ""
+		if d.State != outreach.DeliverySent {
+			d.LastError = r.Attempt.Response
+		}
+		d.Updated = r.Attempt.Time
+		if d.State == outreach.DeliveryRetrying {
+			if send.State == outreach.SendCancelled {
+				d.State = outreach.DeliveryCancelled
+			} else {
+				d.NextAttempt = r.RetryAt
+				if err := queue.Put(queueKey(d.SendID, r.RetryAt, d.ID), nil); err != nil {
+					return nil, err
 				}
 			}
 		}
-		for id, send := range touched {
-			was := send.State
-			finishIfDone(send, s.now())
-			if was != send.State {
-				finished = append(finished, id)
-			}
-			if err := putJSON(sends, u64(id), send); err != nil {
-				return err
+		send.Counts.Move(from, d.State)
+		if err := putJSON(deliveries, id, d); err != nil {
+			return nil, err
+		}
+		if err := inflight.Delete(id); err != nil {
+			return nil, err
+		}
+		a := r.Attempt
+		a.DeliveryID, a.SendID, a.WaveID, a.Email = d.ID, d.SendID, d.WaveID, d.Email
+		if err := appendLog(tx, &a); err != nil {
+			return nil, err
+		}
+		if r.Suppress != "" {
+			if err := suppress(tx, r.Attempt.Time, d.Email, r.Suppress, "smtp"); err != nil {
+				return nil, err
 			}
 		}
-		return nil
-	}()
-	return finished, err
+	}
+	return touched.save(s.now())
 }
 
 // RecoverInflight handles deliveries found in state sending at start-up:
@@ -351,22 +371,20 @@ func (s *Store) recordTx(tx *bolt.Tx, results []Result) ([]uint64, error) {
 func (s *Store) RecoverInflight(ctx context.Context, resend bool) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		inflight, deliveries, queue, sends := bucket(tx, "inflight"), bucket(tx, "deliveries"), bucket(tx, "queue"), bucket(tx, "sends")
+		inflight, deliveries, queue := bucket(tx, "inflight"), bucket(tx, "deliveries"), bucket(tx, "queue")
 		now := s.now().UTC()
 		var ids [][]byte
 		inflight.ForEach(func(k, _ []byte) error { ids = append(ids, bytes.Clone(k)); return nil })
-		touched := map[uint64]*outreach.Send{}
+		touched := newTouchedSends(tx)
 		for _, id := range ids {
 			var d outreach.Delivery
 			if ok, err := getJSON(deliveries, id, &d); err != nil || !ok {
 				inflight.Delete(id)
 				continue
 			}
-			send := touched[d.SendID]
-			if send == nil {
-				send = &outreach.Send{}
-				getJSON(sends, u64(d.SendID), send)
-				touched[d.SendID] = send
+			send, err := touched.get(d.SendID)
+			if err != nil {
+				return err
 			}
 			claimedView(inflight, &d)
 			from := d.State
@@ -397,13 +415,8 @@ func (s *Store) RecoverInflight(ctx context.Context, resend bool) (int, error) {
 			}
 			n++
 		}
-		for id, send := range touched {
-			finishIfDone(send, now)
-			if err := putJSON(sends, u64(id), send); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := touched.save(now)
+		return err
 	})
 	return n, err
 }

@@ -13,9 +13,9 @@ import (
 // of a cancelled send becomes cancelled.
 func (s *Store) Unclaim(ctx context.Context, ids []uint64) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		deliveries, inflight, queue, sends := bucket(tx, "deliveries"), bucket(tx, "inflight"), bucket(tx, "queue"), bucket(tx, "sends")
+		deliveries, inflight, queue := bucket(tx, "deliveries"), bucket(tx, "inflight"), bucket(tx, "queue")
 		now := s.now().UTC()
-		touched := map[uint64]*outreach.Send{}
+		touched := newTouchedSends(tx)
 		for _, id := range ids {
 			var d outreach.Delivery
 			if ok, err := getJSON(deliveries, u64(id), &d); err != nil || !ok {
@@ -25,13 +25,9 @@ func (s *Store) Unclaim(ctx context.Context, ids []uint64) error {
 			if !claimedView(inflight, &d) {
 				continue
 			}
-			send := touched[d.SendID]
-			if send == nil {
-				send = &outreach.Send{}
-				if _, err := getJSON(sends, u64(d.SendID), send); err != nil {
-					return err
-				}
-				touched[d.SendID] = send
+			send, err := touched.get(d.SendID)
+			if err != nil {
+				return err
 			}
 			d.Attempts, d.Updated = stored.Attempts, now
 			if stored.State == outreach.DeliverySending {
@@ -54,12 +50,7 @@ func (s *Store) Unclaim(ctx context.Context, ids []uint64) error {
 				return err
 			}
 		}
-		for id, send := range touched {
-			finishIfDone(send, now)
-			if err := putJSON(sends, u64(id), send); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := touched.save(now)
+		return err
 	})
 }
