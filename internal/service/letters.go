@@ -663,6 +663,27 @@ func (s *Service) Letters(ctx context.Context, p *outreach.Principal) ([]LetterV
 
 // letterCountry validates a country code in p's scope; out of scope is
 // ENOTFOUND.
+// countryLetter is what a viewer's look at one country of a letter needs:
+// letter id (0: the latest) checked visible to p, country checked within
+// p's scope and canonicalised, and the letter's state.
+func (s *Service) countryLetter(ctx context.Context, p *outreach.Principal, id uint64, country string) (*letterState, string, error) {
+	if err := can(p, outreach.RoleViewer); err != nil {
+		return nil, "", err
+	}
+	l, err := s.visibleLetter(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	if country, err = letterCountry(p, l, country); err != nil {
+		return nil, "", err
+	}
+	st, err := s.loadLetter(ctx, l)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, country, nil
+}
+
 func letterCountry(p *outreach.Principal, l *outreach.Letter, country string) (string, error) {
 	c := strings.ToUpper(strings.TrimSpace(country))
 	if !outreach.ValidCountry(c) {
@@ -713,20 +734,11 @@ func (s *Service) renderLetter(set *render.Set, st *letterState, c *outreach.Con
 // its first target (heads of state first), with its roster and targets.
 // lang, when set, replaces the target's language. It changes nothing.
 func (s *Service) PreviewLetter(ctx context.Context, p *outreach.Principal, id uint64, country, lang string) (*LetterPreview, error) {
-	if err := can(p, outreach.RoleViewer); err != nil {
-		return nil, err
-	}
-	l, err := s.visibleLetter(ctx, id)
+	st, country, err := s.countryLetter(ctx, p, id, country)
 	if err != nil {
 		return nil, err
 	}
-	if country, err = letterCountry(p, l, country); err != nil {
-		return nil, err
-	}
-	st, err := s.loadLetter(ctx, l)
-	if err != nil {
-		return nil, err
-	}
+	l := st.letter
 	version, set, err := s.letterTemplate(ctx, l)
 	if err != nil {
 		return nil, err
@@ -1075,20 +1087,11 @@ func (s *Service) CheckLetters(ctx context.Context) error {
 // campaign's language). asSent uses the roster of the latest send instead
 // of the roster as it is now.
 func (s *Service) ExportLetter(ctx context.Context, p *outreach.Principal, id uint64, country, format, lang string, asSent bool) (*LetterExport, error) {
-	if err := can(p, outreach.RoleViewer); err != nil {
-		return nil, err
-	}
-	l, err := s.visibleLetter(ctx, id)
+	st, country, err := s.countryLetter(ctx, p, id, country)
 	if err != nil {
 		return nil, err
 	}
-	if country, err = letterCountry(p, l, country); err != nil {
-		return nil, err
-	}
-	st, err := s.loadLetter(ctx, l)
-	if err != nil {
-		return nil, err
-	}
+	l := st.letter
 	roster := st.roster(country)
 	if asSent {
 		last := st.record(country).LastSend()
