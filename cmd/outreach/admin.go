@@ -57,14 +57,9 @@ func newSuppressCmd(c *cli) *cobra.Command {
 		Short: "List suppressed addresses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out []outreach.Suppression
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/suppressions", nil, nil, &out)
-			}); err != nil {
+			out, printed, err := apiCall[[]outreach.Suppression](cmd.Context(), c, http.MethodGet, "/api/v1/suppressions", nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(out)
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ADDRESS\tREASON\tSOURCE\tTIME")
@@ -350,14 +345,9 @@ func newAuditCmd(c *cli) *cobra.Command {
 				}
 				q.Set("since", since)
 			}
-			var out []store.AuditEntry
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/audit", q, nil, &out)
-			}); err != nil {
+			out, printed, err := apiCall[[]store.AuditEntry](cmd.Context(), c, http.MethodGet, "/api/v1/audit", q, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(out)
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tUSER\tACTION\tOBJECT\tDETAIL")

@@ -79,14 +79,9 @@ at most one pending or confirmed endorsement per campaign.`,
 		Short: "Show an endorsement with its evidence",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var v service.EndorsementView
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/endorsements/"+url.PathEscape(args[0]), nil, nil, &v)
-			}); err != nil {
+			v, printed, err := apiCall[service.EndorsementView](cmd.Context(), c, http.MethodGet, "/api/v1/endorsements/"+url.PathEscape(args[0]), nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(v)
 			}
 			fmt.Fprintf(c.stdout, "Endorsement %d: %s\nOrganisation: %s\nPrint name:   %s\nEmail:        %s\nCountry:      %s\nSource:       %s\nTime:         %s\nBy:           %s\nReplies:      %v\n\n%s\n",
 				v.ID, v.State, v.Organization, v.PrintName, v.Email, v.Country, v.Source, v.Time.Local().Format("2006-01-02 15:04"), v.By, v.Replies, v.Evidence)

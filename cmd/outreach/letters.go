@@ -93,14 +93,9 @@ Commands that take --letter default to the latest letter of the campaign.`,
   outreach letters add --template letter --targets 'region = ASEAN' --min-endorsements 5 --deadline 2026-12-10 --international`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var v service.LetterView
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodPost, "/api/v1/letters", nil, in, &v)
-			}); err != nil {
+			v, printed, err := apiCall[service.LetterView](cmd.Context(), c, http.MethodPost, "/api/v1/letters", nil, in)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(v)
 			}
 			printLetter(c.stdout, &v)
 			return nil
@@ -119,14 +114,9 @@ Commands that take --letter default to the latest letter of the campaign.`,
 		Short: "List letters with each country's state, roster size and sends",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out []service.LetterView
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/letters", nil, nil, &out)
-			}); err != nil {
+			out, printed, err := apiCall[[]service.LetterView](cmd.Context(), c, http.MethodGet, "/api/v1/letters", nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(out)
 			}
 			if len(out) == 0 {
 				fmt.Fprintln(c.stdout, "no letters: create one with `outreach letters add`")
@@ -151,14 +141,9 @@ Commands that take --letter default to the latest letter of the campaign.`,
 					return fmt.Errorf("%q is not a letter id", args[0])
 				}
 			}
-			var v service.LetterView
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, letterPath(id, ""), nil, nil, &v)
-			}); err != nil {
+			v, printed, err := apiCall[service.LetterView](cmd.Context(), c, http.MethodGet, letterPath(id, ""), nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(v)
 			}
 			printLetter(c.stdout, &v)
 			printLetterDetail(c.stdout, &v)
@@ -204,14 +189,9 @@ Commands that take --letter default to the latest letter of the campaign.`,
 			Short: short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var rep service.LetterReport
-				if err := c.call(cmd.Context(), func(cl *web.Client) error {
-					return cl.JSON(cmd.Context(), http.MethodPost, letterPath(letter, name), nil, sel, &rep)
-				}); err != nil {
+				rep, printed, err := apiCall[service.LetterReport](cmd.Context(), c, http.MethodPost, letterPath(letter, name), nil, sel)
+				if printed || err != nil {
 					return err
-				}
-				if c.jsonOut {
-					return c.printJSON(rep)
 				}
 				printReport(c.stdout, &rep)
 				return nil

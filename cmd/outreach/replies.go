@@ -66,14 +66,9 @@ Prints one line per file, or with --json one JSON object per line:
 		Short: "Show a reply: its new text, how it was matched and classified, its endorsement",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var v service.ReplyView
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/replies/"+url.PathEscape(args[0]), nil, nil, &v)
-			}); err != nil {
+			v, printed, err := apiCall[service.ReplyView](cmd.Context(), c, http.MethodGet, "/api/v1/replies/"+url.PathEscape(args[0]), nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(v)
 			}
 			printReply(c.stdout, &v)
 			return nil
@@ -260,14 +255,9 @@ pending for a person to confirm.`,
 			if action == service.ReviewReclassify {
 				body.Class = args[1]
 			}
-			var res service.ReviewResult
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodPost, "/api/v1/review/"+args[0]+"/"+action, nil, body, &res)
-			}); err != nil {
+			res, printed, err := apiCall[service.ReviewResult](cmd.Context(), c, http.MethodPost, "/api/v1/review/"+args[0]+"/"+action, nil, body)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(res)
 			}
 			fmt.Fprintf(c.stdout, "reply %d: %s, decided by %s\n", res.Reply.ID, res.Reply.Class, res.Reply.Resolved)
 			if e := res.Endorsement; e != nil {

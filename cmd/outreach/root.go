@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +115,19 @@ func (c *cli) printJSON(v any) error {
 }
 
 // call runs fn with a client.
+// apiCall sends one API request (see web.Client.JSON) and decodes the
+// answer into a T. With --json it also prints the answer and reports
+// printed: the command has nothing left to do.
+func apiCall[T any](ctx context.Context, c *cli, method, path string, query url.Values, in any) (v T, printed bool, err error) {
+	if err := c.call(ctx, func(cl *web.Client) error { return cl.JSON(ctx, method, path, query, in, &v) }); err != nil {
+		return v, false, err
+	}
+	if c.jsonOut {
+		return v, true, c.printJSON(v)
+	}
+	return v, false, nil
+}
+
 func (c *cli) call(ctx context.Context, fn func(*web.Client) error) error {
 	cl, err := c.client()
 	if err != nil {

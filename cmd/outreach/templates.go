@@ -95,14 +95,9 @@ func newTemplatesListCmd(c *cli) *cobra.Command {
 		Short: "List templates: latest version, languages, who changed it and when",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var list []service.TemplateInfo
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/templates", nil, nil, &list)
-			}); err != nil {
+			list, printed, err := apiCall[[]service.TemplateInfo](cmd.Context(), c, http.MethodGet, "/api/v1/templates", nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(list)
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tVERSION\tLANGUAGES\tBY\tTIME")
@@ -153,17 +148,12 @@ message.`,
 			if campaign != 0 {
 				q.Set("campaign", strconv.FormatUint(campaign, 10))
 			}
-			var pv service.Preview
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/templates/"+url.PathEscape(args[0])+"/render", q, nil, &pv)
-			}); err != nil {
+			pv, printed, err := apiCall[service.Preview](cmd.Context(), c, http.MethodGet, "/api/v1/templates/"+url.PathEscape(args[0])+"/render", q, nil)
+			if printed || err != nil {
 				return err
 			}
-			if c.jsonOut {
-				return c.printJSON(pv)
-			}
 			fmt.Fprintf(c.stderr, "X-Outreach-Template: %s version %d\nX-Outreach-Variant: %s\n", pv.Template, pv.Version, pv.Variant())
-			_, err := fmt.Fprint(c.stdout, pv.Message)
+			_, err = fmt.Fprint(c.stdout, pv.Message)
 			return err
 		},
 	}

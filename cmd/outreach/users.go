@@ -163,14 +163,9 @@ once: its first sign-in asks for a password of the user's own.`,
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out []outreach.User
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/users", nil, nil, &out)
-			}); err != nil {
+			out, printed, err := apiCall[[]outreach.User](cmd.Context(), c, http.MethodGet, "/api/v1/users", nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(out)
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tROLE\tCOUNTRIES\tSTATE\tPASSWORD\tCREATED")

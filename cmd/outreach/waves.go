@@ -63,26 +63,16 @@ instant after it, and one that occurs twice runs once.`,
 				in.LocalHour = &localHour
 			}
 			if dryRun {
-				var d service.DryRun
-				if err := c.call(cmd.Context(), func(cl *web.Client) error {
-					return cl.JSON(cmd.Context(), http.MethodPost, "/api/v1/waves/dry-run", nil, in, &d)
-				}); err != nil {
+				d, printed, err := apiCall[service.DryRun](cmd.Context(), c, http.MethodPost, "/api/v1/waves/dry-run", nil, in)
+				if printed || err != nil {
 					return err
-				}
-				if c.jsonOut {
-					return c.printJSON(d)
 				}
 				printDryRun(c.stdout, &d)
 				return nil
 			}
-			var v service.WaveView
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodPost, "/api/v1/waves", nil, in, &v)
-			}); err != nil {
+			v, printed, err := apiCall[service.WaveView](cmd.Context(), c, http.MethodPost, "/api/v1/waves", nil, in)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(v)
 			}
 			printWave(c.stdout, &v)
 			return nil
@@ -111,14 +101,9 @@ instant after it, and one that occurs twice runs once.`,
 		Short: "List waves with their progress",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out []service.WaveView
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/waves", nil, nil, &out)
-			}); err != nil {
+			out, printed, err := apiCall[[]service.WaveView](cmd.Context(), c, http.MethodGet, "/api/v1/waves", nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(out)
 			}
 			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tTEMPLATE\tSTATE\tWHEN\tTOTAL\tSENT\tQUEUED\tFAILED\tSUPPRESSED")
@@ -135,14 +120,9 @@ instant after it, and one that occurs twice runs once.`,
 		Short: "Show a wave and its runs",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var v service.WaveView
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/waves/"+url.PathEscape(args[0]), nil, nil, &v)
-			}); err != nil {
+			v, printed, err := apiCall[service.WaveView](cmd.Context(), c, http.MethodGet, "/api/v1/waves/"+url.PathEscape(args[0]), nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(v)
 			}
 			printWave(c.stdout, &v)
 			return nil
@@ -154,14 +134,9 @@ instant after it, and one that occurs twice runs once.`,
 		Short: "Show who the wave's next run would reach, when and in which language, with a rendered sample; change nothing",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var d service.DryRun
-			if err := c.call(cmd.Context(), func(cl *web.Client) error {
-				return cl.JSON(cmd.Context(), http.MethodGet, "/api/v1/waves/"+url.PathEscape(args[0])+"/dry-run", nil, nil, &d)
-			}); err != nil {
+			d, printed, err := apiCall[service.DryRun](cmd.Context(), c, http.MethodGet, "/api/v1/waves/"+url.PathEscape(args[0])+"/dry-run", nil, nil)
+			if printed || err != nil {
 				return err
-			}
-			if c.jsonOut {
-				return c.printJSON(d)
 			}
 			printDryRun(c.stdout, &d)
 			return nil
