@@ -66,7 +66,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/outreach-coalition/outreach/internal/imapwatch"
 	"github.com/outreach-coalition/outreach/internal/mailreply"
@@ -80,8 +79,7 @@ var requestTemplates = map[string]bool{"endorsement-request": true, "reminder": 
 
 // Size limits on what is stored of a reply.
 const (
-	maxText     = 16 << 10 // Reply.Text
-	maxEvidence = 1000     // Endorsement.Evidence
+	maxText = 16 << 10 // Reply.Text
 )
 
 // Tokens maps an address or Message-ID carrying a reply token to its
@@ -209,7 +207,7 @@ func (in *Inbox) Process(ctx context.Context, raw []byte, src Source) (*store.Re
 		SoftBounceLimit: in.cfg.SoftBounceLimit, SoftBounceWindow: in.cfg.SoftBounceWindow,
 		Reply: outreach.Reply{
 			MessageID: m.MessageID, From: m.From, Subject: m.Subject, Date: m.Date, Received: in.now().UTC(),
-			Text: clip(m.NewText, maxText), Match: mt.how, Class: res.Class, Review: res.Review, Reason: res.Reason,
+			Text: outreach.Clip(m.NewText, maxText), Match: mt.how, Class: res.Class, Review: res.Review, Reason: res.Reason,
 		},
 	}
 	if mt.delivery != nil {
@@ -451,7 +449,7 @@ func (in *Inbox) endorsement(m *mailreply.Message, mt *matched) *outreach.Endors
 	c := mt.contact
 	e := &outreach.Endorsement{
 		CampaignID: mt.campaign.ID, ContactID: c.ID, Email: c.Email, Organization: c.Organization, Country: c.Country,
-		State: outreach.EndorsementPending, Evidence: clip(strings.TrimSpace(m.NewText), maxEvidence), Source: "reply",
+		State: outreach.EndorsementPending, Evidence: outreach.EvidenceOf(m.NewText), Source: "reply",
 	}
 	e.PrintName = c.Organization
 	if e.PrintName == "" {
@@ -541,15 +539,4 @@ func publicMailDomain(domain string) bool {
 	}
 	first, _, _ := strings.Cut(domain, ".")
 	return publicMailLabels[first]
-}
-
-// clip cuts s to at most n bytes at a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + " […]"
 }

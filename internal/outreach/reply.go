@@ -1,6 +1,10 @@
 package outreach
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Reply classes.
 const (
@@ -69,9 +73,28 @@ type Endorsement struct {
 	State        string    `json:"state"`
 	ReplyID      uint64    `json:"reply_id,omitempty"`
 	MessageID    string    `json:"message_id,omitempty"`
-	Evidence     string    `json:"evidence"`
-	Source       string    `json:"source"` // reply, manual, import
+	Evidence     string    `json:"evidence"` // the words that endorsed, see EvidenceOf
+	Source       string    `json:"source"`   // reply, manual, import
 	Time         time.Time `json:"time"`
 	Updated      time.Time `json:"updated"`
 	By           string    `json:"by,omitempty"`
+}
+
+// MaxEvidence is the most of a reply's text an endorsement keeps as
+// evidence, in bytes.
+const MaxEvidence = 1000
+
+// EvidenceOf is the evidence an endorsement keeps of text: trimmed, and cut
+// to MaxEvidence bytes.
+func EvidenceOf(text string) string { return Clip(strings.TrimSpace(text), MaxEvidence) }
+
+// Clip cuts s to at most n bytes at a rune boundary, marking the cut.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + " […]"
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/outreach-coalition/outreach/internal/outreach"
 	"github.com/outreach-coalition/outreach/internal/store"
@@ -225,7 +224,7 @@ func (s *Service) Review(ctx context.Context, p *outreach.Principal, id uint64, 
 func (s *Service) confirmation(ctx context.Context, r *outreach.Reply, c *outreach.Contact, camp *outreach.Campaign, printName string) (*outreach.Endorsement, error) {
 	printName = strings.TrimSpace(printName)
 	e := &outreach.Endorsement{CampaignID: camp.ID, ContactID: c.ID, Email: c.Email, Organization: c.Organization, Country: c.Country,
-		PrintName: printName, Evidence: clip(strings.TrimSpace(r.Text), 1000), Source: "reply"}
+		PrintName: printName, Evidence: outreach.EvidenceOf(r.Text), Source: "reply"}
 	linked, err := s.Store.ReplyEndorsement(ctx, r.ID)
 	if err != nil {
 		return nil, err
@@ -256,15 +255,4 @@ func unsubscribeAddress(ctx context.Context, st *store.Store, r *outreach.Reply,
 		return c.Email
 	}
 	return r.From
-}
-
-// clip cuts s to at most n bytes at a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + " […]"
 }
