@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/outreach-coalition/outreach/internal/outreach"
-	"github.com/outreach-coalition/outreach/internal/render"
 	"github.com/outreach-coalition/outreach/internal/store"
 )
 
@@ -195,14 +194,8 @@ func (s *Service) PreviewTemplateFiles(ctx context.Context, p *outreach.Principa
 	if !ValidTemplateName(tmpl) {
 		return nil, outreach.FieldError("name", "%q is not a template name: use lower-case letters, digits, - and _", tmpl)
 	}
-	set, err := render.LoadFiles(files)
+	set, err := loadChecked(tmpl, files)
 	if err != nil {
-		return nil, err
-	}
-	if !set.Has(tmpl) {
-		return nil, outreach.FieldError("files", "no variant of %s: give %s/LANG.subject, %s/LANG.txt and %s/LANG.html", tmpl, tmpl, tmpl, tmpl)
-	}
-	if err := set.Check(tmpl); err != nil {
 		return nil, err
 	}
 	r, msg, err := s.renderPreview(ctx, p, set, tmpl, in)

@@ -220,6 +220,23 @@ func ValidTemplateName(name string) bool {
 	})
 }
 
+// loadChecked loads a template's source files (path -> content) and
+// renders every variant of tmpl with the sample contact: a problem in any
+// file is render.Problems, and files without a variant of tmpl are refused.
+func loadChecked(tmpl string, files map[string]string) (*render.Set, error) {
+	set, err := render.LoadFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	if !set.Has(tmpl) {
+		return nil, outreach.FieldError("files", "no variant of %s: give %s/LANG.subject, %s/LANG.txt and %s/LANG.html", tmpl, tmpl, tmpl, tmpl)
+	}
+	if err := set.Check(tmpl); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
 // EditTemplate stores files as a new version of template tmpl, made by p
 // (a coordinator without a country scope, or an admin: a template is
 // shared by every country), audited as "template.edit". files are the
@@ -250,14 +267,8 @@ func (s *Service) EditTemplate(ctx context.Context, p *outreach.Principal, tmpl 
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	set, err := render.LoadFiles(files)
+	set, err := loadChecked(tmpl, files)
 	if err != nil {
-		return nil, err
-	}
-	if !set.Has(tmpl) {
-		return nil, outreach.FieldError("files", "no variant of %s: give %s/LANG.subject, %s/LANG.txt and %s/LANG.html", tmpl, tmpl, tmpl, tmpl)
-	}
-	if err := set.Check(tmpl); err != nil {
 		return nil, err
 	}
 	ch := &TemplateChange{Name: tmpl}
